@@ -1,0 +1,64 @@
+//! Command-line definitions (clap derive only): every command and its raw arguments.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// codex-otel: one OpenTelemetry trace per OpenAI Codex session.
+#[derive(Debug, Parser)]
+#[command(name = "codex-otel", version, about, long_about = None)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// codex-otel's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Record one Codex hook event from stdin (run by Codex; prints nothing, always exits 0).
+    Hook(HookArgs),
+    /// Follow journals and rollouts, build spans and export them (started by the hook).
+    Daemon(DaemonArgs),
+    /// Run a recorded session (hooks.ndjson + rollouts) through the pipeline and export it.
+    Replay(ReplayArgs),
+    /// Draw a trace from the local store as a tree.
+    Show(ShowArgs),
+}
+
+/// Arguments of `codex-otel hook`.
+#[derive(Debug, Args)]
+pub struct HookArgs {}
+
+/// Arguments of `codex-otel daemon`.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Stay in the foreground and log to stderr as well.
+    #[arg(long)]
+    pub foreground: bool,
+}
+
+/// Arguments of `codex-otel replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Hook payload files (one JSON object per line), in the order the events happened.
+    /// Several files are one journal: e.g. a session's first run, then its resume.
+    #[arg(required = true)]
+    pub hooks: Vec<PathBuf>,
+    /// Directory that stands in for `$CODEX_HOME/sessions`: a transcript_path
+    /// `…/sessions/<rest>` is read as `<DIR>/<rest>`. Default: the paths as recorded.
+    #[arg(long, value_name = "DIR")]
+    pub transcripts: Option<PathBuf>,
+    /// Write the spans as JSON lines to this file instead of the configured destinations.
+    #[arg(long, value_name = "FILE")]
+    pub spans_out: Option<PathBuf>,
+}
+
+/// Arguments of `codex-otel show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Session id (or a unique prefix) to draw.
+    pub session: Option<String>,
+    /// Draw the most recent session.
+    #[arg(long, conflicts_with = "session")]
+    pub last: bool,
+}

@@ -1,0 +1,1 @@
+//! Span records → destinations. (Being built: see the export helper.)

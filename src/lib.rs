@@ -1,0 +1,36 @@
+//! codex-otel turns every OpenAI Codex CLI session into one OpenTelemetry trace with GenAI
+//! semantic-convention attributes, and exports it over OTLP.
+//!
+//! # Layout, in the order data flows
+//!
+//! - [`hook`]: the short-lived `codex-otel hook` process: stdin → journal → poke → exit 0.
+//! - [`journal`]: the durable per-session event log the hook appends and the daemon reads.
+//! - [`tail`]: incremental reading of append-only JSONL files from a byte offset.
+//! - [`codex`]: Codex's vocabulary: hook payloads and rollout records, typed and tolerant.
+//! - [`session`]: the pure per-session state machine: events + rollout records → spans.
+//! - [`span`]: our output vocabulary ([`span::SpanRecord`]), GenAI keys and content policy.
+//! - [`export`]: span records → OTLP (HTTP/protobuf, HTTP/JSON, gRPC), Braintrust, local store.
+//! - [`daemon`]: the composition root that follows journals and rollouts and drives exports.
+//! - [`replay`]: a recorded session through the same pipeline, for tests and demos.
+//! - [`show`]: draws a trace from the local store as a tree.
+//! - [`config`]: the only place that reads flags, environment and the config file.
+//! - [`paths`]: every on-disk location, derived from one state directory.
+//! - [`wire`]: messages between the hook and the daemon over the Unix socket.
+//! - [`cli`]: the command-line definitions (clap).
+//! - [`logging`]: codex-otel's own diagnostics, to a file under the state directory.
+
+pub mod cli;
+pub mod codex;
+pub mod config;
+pub mod daemon;
+pub mod export;
+pub mod hook;
+pub mod journal;
+pub mod logging;
+pub mod paths;
+pub mod replay;
+pub mod session;
+pub mod show;
+pub mod span;
+pub mod tail;
+pub mod wire;

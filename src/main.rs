@@ -1,0 +1,26 @@
+//! The `codex-otel` binary: parses the command line and dispatches; `hook` runs with no async
+//! runtime so it stays near the cost of spawning a process.
+
+use clap::Parser;
+use codex_otel::cli::{Cli, Command};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Hook(args) => codex_otel::hook::run(&args),
+        Command::Daemon(args) => report(codex_otel::daemon::main(&args)),
+        Command::Replay(args) => report(codex_otel::replay::main(&args)),
+        Command::Show(args) => report(codex_otel::show::main(&args)),
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("codex-otel: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Every on-disk location codex-otel uses, derived from one state directory.
+//!
+//! The state directory is `$CODEX_OTEL_HOME`, else `$XDG_STATE_HOME/codex-otel`, else
+//! `~/.local/state/codex-otel`. It is created with mode 0700; files inside are 0600. Session
+//! ids become file names only through [`StateDir::session_file_stem`], which maps any input to
+//! a safe name, so a hostile id such as `../../x` can never escape the directory.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Environment variable naming the state directory.
+pub const CODEX_OTEL_HOME: &str = "CODEX_OTEL_HOME";
+
+/// The root of codex-otel's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+impl StateDir {
+    /// Uses `root` as the state directory (tests pass a temp dir).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        StateDir { root: root.into() }
+    }
+
+    /// Resolves the state directory from the environment (see the module docs).
+    pub fn from_env() -> Self {
+        Self::from_vars(|key| std::env::var_os(key).filter(|v| !v.is_empty()))
+    }
+
+    /// Resolves the state directory from a variable lookup (testable form of [`Self::from_env`]).
+    pub fn from_vars(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Self {
+        if let Some(home) = var(CODEX_OTEL_HOME) {
+            return Self::new(PathBuf::from(home));
+        }
+        if let Some(state) = var("XDG_STATE_HOME") {
+            return Self::new(PathBuf::from(state).join("codex-otel"));
+        }
+        let home = var("HOME").map(PathBuf::from).unwrap_or_else(|| "/tmp".into());
+        Self::new(home.join(".local/state/codex-otel"))
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Creates `dir` (and parents) with mode 0700 and tightens it if it already existed.
+    pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+    }
+
+    /// A file-name-safe stem for a session id: ASCII letters, digits, `-` and `_` are kept;
+    /// anything else (or an empty or over-long id) is replaced by a hash-suffixed form.
+    pub fn session_file_stem(session_id: &str) -> String {
+        let safe = !session_id.is_empty()
+            && session_id.len() <= 128
+            && session_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if safe {
+            return session_id.to_owned();
+        }
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(session_id.as_bytes());
+        format!("x-{}", hex::encode(&digest[..16]))
+    }
+
+    /// `journal/`: one append-only event log per session.
+    pub fn journal_dir(&self) -> PathBuf {
+        self.root.join("journal")
+    }
+
+    /// `journal/<session>.ndjson`.
+    pub fn journal_file(&self, session_id: &str) -> PathBuf {
+        self.journal_dir()
+            .join(format!("{}.ndjson", Self::session_file_stem(session_id)))
+    }
+
+    /// `checkpoints/`: per-session progress, written temp-then-rename.
+    pub fn checkpoint_dir(&self) -> PathBuf {
+        self.root.join("checkpoints")
+    }
+
+    /// `spans/`: the local store, OTLP JSON lines per session.
+    pub fn store_dir(&self) -> PathBuf {
+        self.root.join("spans")
+    }
+
+    /// `spool/<destination>/`: spans waiting for a destination's acknowledgement.
+    pub fn spool_dir(&self, destination: &str) -> PathBuf {
+        self.root
+            .join("spool")
+            .join(Self::session_file_stem(destination))
+    }
+
+    /// `daemon.sock`: the Unix socket hooks poke.
+    pub fn socket(&self) -> PathBuf {
+        self.root.join("daemon.sock")
+    }
+
+    /// `daemon.lock`: held by the running daemon; makes start-up races harmless.
+    pub fn daemon_lock(&self) -> PathBuf {
+        self.root.join("daemon.lock")
+    }
+
+    /// `codex-otel.log`: our own diagnostics.
+    pub fn log_file(&self) -> PathBuf {
+        self.root.join("codex-otel.log")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    #[test]
+    fn codex_otel_home_wins_over_xdg_and_home() {
+        let vars = |key: &str| match key {
+            "CODEX_OTEL_HOME" => Some(OsString::from("/a")),
+            "XDG_STATE_HOME" => Some(OsString::from("/b")),
+            _ => Some(OsString::from("/c")),
+        };
+        assert_eq!(StateDir::from_vars(vars).root(), Path::new("/a"));
+        let vars = |key: &str| (key == "HOME").then(|| OsString::from("/c"));
+        assert_eq!(
+            StateDir::from_vars(vars).root(),
+            Path::new("/c/.local/state/codex-otel")
+        );
+    }
+
+    #[test]
+    fn hostile_session_ids_never_escape_the_state_dir() {
+        let state = StateDir::new("/state");
+        for id in ["../../x", "/etc/x", "", "a/b", "..", "\0", &"a".repeat(500)] {
+            let path = state.journal_file(id);
+            assert_eq!(path.parent(), Some(state.journal_dir().as_path()), "{id:?}");
+            let stem = StateDir::session_file_stem(id);
+            assert!(!stem.contains('/') && !stem.starts_with('.'), "{id:?} -> {stem}");
+        }
+        assert_eq!(
+            StateDir::session_file_stem("01a20d7a-b819-7451-bc39-6764d48b49b7"),
+            "01a20d7a-b819-7451-bc39-6764d48b49b7"
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! Attribute keys we emit: GenAI semantic conventions (latest development names), the OpenAI
+//! refinement, Braintrust's native `braintrust.*` keys and our own `codex.*` keys.
+//!
+//! Keys are defined here once and never written as literals at use sites.
+
+/// `gen_ai.operation.name`: `invoke_agent`, `chat` or `execute_tool`.
+pub const OPERATION_NAME: &str = "gen_ai.operation.name";
+/// `gen_ai.provider.name`: always `openai` for Codex.
+pub const PROVIDER_NAME: &str = "gen_ai.provider.name";
+/// `gen_ai.agent.name`: `codex` for the session, the nickname for a sub-agent.
+pub const AGENT_NAME: &str = "gen_ai.agent.name";
+/// `gen_ai.agent.id`: the Codex thread id of an agent.
+pub const AGENT_ID: &str = "gen_ai.agent.id";
+/// `gen_ai.conversation.id`: the Codex session id (root thread id).
+pub const CONVERSATION_ID: &str = "gen_ai.conversation.id";
+/// `gen_ai.conversation.compacted`: set to `true` on the summarization call of a compaction.
+pub const CONVERSATION_COMPACTED: &str = "gen_ai.conversation.compacted";
+/// `gen_ai.request.model`: the model slug requested (from `turn_context`).
+pub const REQUEST_MODEL: &str = "gen_ai.request.model";
+/// `gen_ai.request.previous_response.id`: the call before this one in the same thread.
+pub const REQUEST_PREVIOUS_RESPONSE_ID: &str = "gen_ai.request.previous_response.id";
+/// `gen_ai.response.id`: the Responses API id (`resp_…`).
+pub const RESPONSE_ID: &str = "gen_ai.response.id";
+/// `gen_ai.response.model`: the model that answered (Codex records the requested one).
+pub const RESPONSE_MODEL: &str = "gen_ai.response.model";
+/// `gen_ai.response.finish_reasons`: one per output message.
+pub const RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+/// `gen_ai.usage.input_tokens`: input tokens, cached ones included.
+pub const USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+/// `gen_ai.usage.output_tokens`: output tokens, reasoning ones included.
+pub const USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+/// `gen_ai.usage.cache_read.input_tokens`: the cached subset of the input.
+pub const USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
+/// `gen_ai.usage.reasoning.output_tokens`: the reasoning subset of the output.
+pub const USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
+/// `gen_ai.input.messages`: JSON array of chat messages sent (opt-in content).
+pub const INPUT_MESSAGES: &str = "gen_ai.input.messages";
+/// `gen_ai.output.messages`: JSON array of output messages (opt-in content).
+pub const OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+/// `gen_ai.system_instructions`: the base instructions (opt-in content).
+pub const SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
+/// `gen_ai.tool.name`: the model-facing tool name, e.g. `exec_command`.
+pub const TOOL_NAME: &str = "gen_ai.tool.name";
+/// `gen_ai.tool.call.id`: the Responses `call_id`.
+pub const TOOL_CALL_ID: &str = "gen_ai.tool.call.id";
+/// `gen_ai.tool.type`: `function` or `extension`.
+pub const TOOL_TYPE: &str = "gen_ai.tool.type";
+/// `gen_ai.tool.call.arguments`: the call's arguments (opt-in content).
+pub const TOOL_CALL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
+/// `gen_ai.tool.call.result`: the call's result (opt-in content).
+pub const TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
+/// `gen_ai.response.time_to_first_chunk`: seconds from request to first output.
+pub const RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
+/// `error.type`: low-cardinality error class on failed spans.
+pub const ERROR_TYPE: &str = "error.type";
+/// `openai.api.type`: always `responses` for Codex.
+pub const OPENAI_API_TYPE: &str = "openai.api.type";
+
+/// `braintrust.span_attributes`: JSON `{"type": "llm"|"tool"|"task", "name": …}`.
+pub const BRAINTRUST_SPAN_ATTRIBUTES: &str = "braintrust.span_attributes";
+/// `braintrust.metrics`: JSON token metrics in Braintrust's names.
+pub const BRAINTRUST_METRICS: &str = "braintrust.metrics";
+/// `braintrust.metadata`: JSON metadata (model, provider, session).
+pub const BRAINTRUST_METADATA: &str = "braintrust.metadata";
+/// `braintrust.input_json`: the span's input as JSON.
+pub const BRAINTRUST_INPUT_JSON: &str = "braintrust.input_json";
+/// `braintrust.output_json`: the span's output as JSON.
+pub const BRAINTRUST_OUTPUT_JSON: &str = "braintrust.output_json";
+
+/// `codex.session.id`: the Codex session (root thread) id.
+pub const CODEX_SESSION_ID: &str = "codex.session.id";
+/// `codex.thread.id`: the thread a span belongs to (differs from the session in sub-agents).
+pub const CODEX_THREAD_ID: &str = "codex.thread.id";
+/// `codex.turn.id`: the Codex turn id.
+pub const CODEX_TURN_ID: &str = "codex.turn.id";
+/// `codex.turn.index`: 1-based position of the turn in its thread.
+pub const CODEX_TURN_INDEX: &str = "codex.turn.index";
+/// `codex.turn.interrupted`: `true` on a turn the user interrupted.
+pub const CODEX_TURN_INTERRUPTED: &str = "codex.turn.interrupted";
+/// `codex.turn.prompt`: the user's prompt (content).
+pub const CODEX_TURN_PROMPT: &str = "codex.turn.prompt";
+/// `codex.turn.last_assistant_message`: the turn's final answer (content).
+pub const CODEX_TURN_OUTPUT: &str = "codex.turn.last_assistant_message";
+/// `codex.cli_version`: the Codex CLI version.
+pub const CODEX_CLI_VERSION: &str = "codex.cli_version";
+/// `codex.originator`: e.g. `codex_exec`.
+pub const CODEX_ORIGINATOR: &str = "codex.originator";
+/// `codex.source`: how the thread was started (`exec`, `cli`, `subagent`, `resume`).
+pub const CODEX_SOURCE: &str = "codex.source";
+/// `codex.cwd`: the session's working directory.
+pub const CODEX_CWD: &str = "codex.cwd";
+/// `codex.permission_mode`: the hooks' permission mode.
+pub const CODEX_PERMISSION_MODE: &str = "codex.permission_mode";
+/// `codex.model_provider`: Codex's provider id.
+pub const CODEX_MODEL_PROVIDER: &str = "codex.model_provider";
+/// `codex.git.remote`: origin URL with credentials stripped.
+pub const CODEX_GIT_REMOTE: &str = "codex.git.remote";
+/// `codex.git.branch`: the checked-out branch.
+pub const CODEX_GIT_BRANCH: &str = "codex.git.branch";
+/// `codex.git.commit`: the HEAD commit.
+pub const CODEX_GIT_COMMIT: &str = "codex.git.commit";
+/// `codex.tool.hook_name`: the tool name hooks see, e.g. `Bash`.
+pub const CODEX_TOOL_HOOK_NAME: &str = "codex.tool.hook_name";
+/// `codex.tool.exit_code`: a command's exit code.
+pub const CODEX_TOOL_EXIT_CODE: &str = "codex.tool.exit_code";
+/// `codex.compaction.trigger`: `auto` or `manual`.
+pub const CODEX_COMPACTION_TRIGGER: &str = "codex.compaction.trigger";
+/// `codex.request.kind`: `turn` or `compaction` on a model call.
+pub const CODEX_REQUEST_KIND: &str = "codex.request.kind";
+/// `codex.agent.type`: a sub-agent's role (`default`).
+pub const CODEX_AGENT_TYPE: &str = "codex.agent.type";
+/// `codex.content.truncated`: `true` when a content attribute was cut to its cap.
+pub const CODEX_CONTENT_TRUNCATED: &str = "codex.content.truncated";
+/// `codex.user.*`: prefix for user metadata (`BRAINTRUST_ADDITIONAL_METADATA`).
+pub const CODEX_USER_METADATA_PREFIX: &str = "codex.user.";
+
+/// Span event for a permission request: what was asked and what was decided.
+pub const EVENT_PERMISSION_REQUEST: &str = "codex.permission_request";
+/// Span event for an interrupt.
+pub const EVENT_INTERRUPT: &str = "codex.interrupt";
+/// Span event for a compaction.
+pub const EVENT_COMPACTION: &str = "codex.compaction";
