@@ -1,6 +1,140 @@
-//! (Being built.)
+//! `codex-otel replay`: runs a recorded session (hook payloads + rollout files) through the
+//! same session machine the daemon uses, and exports the spans.
+//!
+//! Feeding order: every hook event first, then each rollout file in the order the hooks named
+//! them. Hooks may always come early (see [`crate::session`]), so this order gives exactly the
+//! spans the live daemon gives for the same session.
 
-/// Entry point of the command.
-pub fn main(_args: &crate::cli::ReplayArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not built yet")
+use crate::codex::hook_event::HookEvent;
+use crate::codex::rollout::RolloutLine;
+use crate::session::{SessionConfig, SessionMachine};
+use crate::span::SpanRecord;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// Why a replay could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// A hooks file could not be read.
+    #[error("cannot read {path}")]
+    ReadHooks {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The hooks files hold no usable event.
+    #[error("no hook event with a session id in the given files")]
+    NoEvents,
+}
+
+/// One recorded hook event and, when the recording has it, its receive time.
+#[derive(Debug, Clone)]
+pub struct RecordedHook {
+    /// The event.
+    pub event: HookEvent,
+    /// When it was received.
+    pub received_at: Option<SystemTime>,
+}
+
+/// Reads hook payloads, one JSON object per line; lines that are not usable events are skipped.
+pub fn read_hooks(paths: &[PathBuf]) -> Result<Vec<RecordedHook>, ReplayError> {
+    let mut hooks = Vec::new();
+    for path in paths {
+        let text = std::fs::read(path).map_err(|source| ReplayError::ReadHooks {
+            path: path.clone(),
+            source,
+        })?;
+        for line in text.split(|b| *b == b'\n') {
+            if let Ok(event) = HookEvent::parse(line) {
+                hooks.push(RecordedHook {
+                    event,
+                    received_at: None,
+                });
+            }
+        }
+    }
+    Ok(hooks)
+}
+
+/// Maps a recorded `transcript_path` to a file: `…/sessions/<rest>` → `<dir>/<rest>` when a
+/// transcripts directory is given, the path as recorded otherwise.
+pub fn resolve_transcript(recorded: &str, transcripts: Option<&Path>) -> PathBuf {
+    match (transcripts, recorded.split_once("/sessions/")) {
+        (Some(dir), Some((_, rest))) => dir.join(rest),
+        _ => PathBuf::from(recorded),
+    }
+}
+
+/// Replays every session found in `hooks`, returning all spans in emission order. Missing or
+/// unreadable rollout files degrade the trace (fewer spans) but never fail the replay.
+pub fn replay(
+    hooks: &[RecordedHook],
+    transcripts: Option<&Path>,
+    config: &SessionConfig,
+) -> Result<Vec<SpanRecord>, ReplayError> {
+    let mut sessions: BTreeMap<&str, Vec<&RecordedHook>> = BTreeMap::new();
+    let mut order = Vec::new();
+    for hook in hooks {
+        let id = hook.event.common.session_id.as_str();
+        if !sessions.contains_key(id) {
+            order.push(id);
+        }
+        sessions.entry(id).or_default().push(hook);
+    }
+    if order.is_empty() {
+        return Err(ReplayError::NoEvents);
+    }
+    let mut spans = Vec::new();
+    for id in order {
+        let mut machine = SessionMachine::new(id, config.clone());
+        for hook in &sessions[id] {
+            spans.extend(machine.push_hook(&hook.event, hook.received_at));
+        }
+        let mut read = 0;
+        while read < machine.transcripts().len() {
+            let recorded = machine.transcripts()[read].clone();
+            read += 1;
+            for line in read_rollout(&resolve_transcript(&recorded, transcripts)) {
+                spans.extend(machine.push_rollout(&recorded, &line));
+            }
+        }
+        spans.extend(machine.finish());
+    }
+    Ok(spans)
+}
+
+/// All parsable lines of a rollout file (none when it is missing).
+fn read_rollout(path: &Path) -> Vec<RolloutLine> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    bytes
+        .split(|b| *b == b'\n')
+        .filter_map(|line| RolloutLine::parse(line).ok())
+        .collect()
+}
+
+/// Entry point of `codex-otel replay`.
+pub fn main(args: &crate::cli::ReplayArgs) -> anyhow::Result<()> {
+    let hooks = read_hooks(&args.hooks)?;
+    let spans = replay(
+        &hooks,
+        args.transcripts.as_deref(),
+        &SessionConfig::default(),
+    )?;
+    let out = args.spans_out.clone().ok_or_else(|| {
+        anyhow::anyhow!("exporting to destinations is not wired yet; pass --spans-out")
+    })?;
+    let mut text = String::new();
+    for span in &spans {
+        text.push_str(&serde_json::to_string(span)?);
+        text.push('\n');
+    }
+    std::fs::write(out, text)?;
+    eprintln!("replayed {} spans", spans.len());
+    Ok(())
 }

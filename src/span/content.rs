@@ -1,1 +1,272 @@
-//! TODO
+//! Content-capture policy: what may leave the session stage of prompts, messages, tool
+//! arguments and results, and how large any one content attribute may be.
+//!
+//! The session stage builds spans with full content and applies [`ContentPolicy::apply`] to
+//! every span before it leaves the stage, so no exporter ever sees content the user switched
+//! off. Truncation keeps JSON valid: long strings are shortened and long arrays thinned, with
+//! markers saying how much was cut, and the span gets `codex.content.truncated = true`.
+
+use super::genai as key;
+use super::{AttrValue, SpanRecord};
+use serde_json::Value;
+
+/// Attribute keys that carry user or model content.
+pub const CONTENT_KEYS: [&str; 9] = [
+    key::INPUT_MESSAGES,
+    key::OUTPUT_MESSAGES,
+    key::SYSTEM_INSTRUCTIONS,
+    key::TOOL_CALL_ARGUMENTS,
+    key::TOOL_CALL_RESULT,
+    key::CODEX_TURN_PROMPT,
+    key::CODEX_TURN_OUTPUT,
+    key::BRAINTRUST_INPUT_JSON,
+    key::BRAINTRUST_OUTPUT_JSON,
+];
+
+/// Event attribute keys that carry content (the command of a permission request, …).
+pub const CONTENT_EVENT_KEYS: [&str; 2] = ["codex.permission.command", "codex.permission.reason"];
+
+/// Default cap for one content attribute, in bytes (32 KiB).
+pub const DEFAULT_MAX_ATTRIBUTE_BYTES: usize = 32 * 1024;
+
+/// Shortest a string is cut to before arrays are thinned instead.
+const MIN_STRING_KEEP: usize = 64;
+
+/// What content may be exported. Capture is on by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentPolicy {
+    /// Export prompts, messages, tool arguments and results at all.
+    pub capture: bool,
+    /// Cap for one content attribute, in bytes of its (JSON) text.
+    pub max_attribute_bytes: usize,
+    /// Put the whole conversation so far on every chat span instead of only the new messages.
+    pub full_history: bool,
+}
+
+impl Default for ContentPolicy {
+    fn default() -> Self {
+        ContentPolicy {
+            capture: true,
+            max_attribute_bytes: DEFAULT_MAX_ATTRIBUTE_BYTES,
+            full_history: false,
+        }
+    }
+}
+
+impl ContentPolicy {
+    /// Removes or caps content on `span` according to the policy.
+    pub fn apply(&self, span: &mut SpanRecord) {
+        if !self.capture {
+            span.attributes
+                .retain(|(k, _)| !CONTENT_KEYS.contains(&k.as_str()));
+            for event in &mut span.events {
+                event
+                    .attributes
+                    .retain(|(k, _)| !CONTENT_EVENT_KEYS.contains(&k.as_str()));
+            }
+            return;
+        }
+        let mut truncated = false;
+        for (k, value) in &mut span.attributes {
+            if let AttrValue::Str(text) = value {
+                if CONTENT_KEYS.contains(&k.as_str()) && text.len() > self.max_attribute_bytes {
+                    *text = truncate_content(text, self.max_attribute_bytes);
+                    truncated = true;
+                }
+            }
+        }
+        if truncated {
+            span.attributes.push((
+                key::CODEX_CONTENT_TRUNCATED.to_owned(),
+                AttrValue::Bool(true),
+            ));
+        }
+    }
+}
+
+/// Cuts `text` to at most about `max` bytes. JSON stays valid JSON of the same shape; plain
+/// text is cut at a character boundary with a marker.
+pub fn truncate_content(text: &str, max: usize) -> String {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value @ (Value::Array(_) | Value::Object(_))) => truncate_json(value, max),
+        _ => cut_string(text, max),
+    }
+}
+
+fn cut_string(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let marker_room = 40.min(max / 2);
+    let mut end = max.saturating_sub(marker_room);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[{} bytes truncated]", &text[..end], text.len() - end)
+}
+
+fn truncate_json(mut value: Value, max: usize) -> String {
+    loop {
+        let text = value.to_string();
+        if text.len() <= max {
+            return text;
+        }
+        let excess = text.len() - max;
+        if !shorten_longest_string(&mut value, excess) && !thin_longest_array(&mut value) {
+            return text;
+        }
+    }
+}
+
+/// Shortens the longest string leaf by `excess` bytes (at least halving it); false when every
+/// string is already short.
+fn shorten_longest_string(value: &mut Value, excess: usize) -> bool {
+    let Some(longest) = longest_string(value) else {
+        return false;
+    };
+    let len = longest.len();
+    if len <= MIN_STRING_KEEP {
+        return false;
+    }
+    let target = len
+        .saturating_sub(excess + 48)
+        .min(len / 2)
+        .max(MIN_STRING_KEEP);
+    *longest = cut_string(longest, target);
+    true
+}
+
+fn longest_string(value: &mut Value) -> Option<&mut String> {
+    match value {
+        Value::String(s) => Some(s),
+        Value::Array(items) => items
+            .iter_mut()
+            .filter_map(longest_string)
+            .max_by_key(|s| s.len()),
+        Value::Object(map) => map
+            .values_mut()
+            .filter_map(longest_string)
+            .max_by_key(|s| s.len()),
+        _ => None,
+    }
+}
+
+/// Replaces the middle half of the longest array (of at least 3 items) with one marker string.
+fn thin_longest_array(value: &mut Value) -> bool {
+    let Some(items) = longest_array(value) else {
+        return false;
+    };
+    let len = items.len();
+    let drop = (len / 2).max(1);
+    let start = (len - drop) / 2;
+    items.splice(
+        start..start + drop,
+        [Value::String(format!("…[{drop} items truncated]"))],
+    );
+    true
+}
+
+fn longest_array(value: &mut Value) -> Option<&mut Vec<Value>> {
+    if value.as_array().is_some_and(|items| items.len() >= 3) {
+        return value.as_array_mut();
+    }
+    let candidates: Vec<&mut Value> = match value {
+        Value::Array(items) => items.iter_mut().collect(),
+        Value::Object(map) => map.values_mut().collect(),
+        _ => return None,
+    };
+    candidates
+        .into_iter()
+        .filter_map(longest_array)
+        .max_by_key(|items| items.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::span::{SpanId, SpanKind, SpanStatus, TraceId};
+    use std::time::UNIX_EPOCH;
+
+    fn span_with(attrs: Vec<(&str, &str)>) -> SpanRecord {
+        SpanRecord {
+            trace_id: TraceId([1; 16]),
+            span_id: SpanId([2; 8]),
+            parent_span_id: None,
+            name: "chat m".into(),
+            kind: SpanKind::Client,
+            start: UNIX_EPOCH,
+            end: UNIX_EPOCH,
+            attributes: attrs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), AttrValue::Str(v.to_owned())))
+                .collect(),
+            events: Vec::new(),
+            status: SpanStatus::Unset,
+        }
+    }
+
+    #[test]
+    fn capture_off_removes_every_content_attribute_and_keeps_the_rest() {
+        let mut span = span_with(vec![
+            (key::INPUT_MESSAGES, "[]"),
+            (key::TOOL_CALL_ARGUMENTS, "{}"),
+            (key::REQUEST_MODEL, "m"),
+        ]);
+        let policy = ContentPolicy {
+            capture: false,
+            ..ContentPolicy::default()
+        };
+        policy.apply(&mut span);
+        let keys: Vec<&str> = span.attributes.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, vec![key::REQUEST_MODEL]);
+    }
+
+    #[test]
+    fn truncated_messages_stay_valid_json_of_the_same_shape() {
+        let long = "x".repeat(10_000);
+        let messages = serde_json::json!([
+            {"role": "user", "parts": [{"type": "text", "content": long}]},
+            {"role": "assistant", "parts": [{"type": "text", "content": "short"}]}
+        ])
+        .to_string();
+        let cut = truncate_content(&messages, 1_000);
+        assert!(cut.len() <= 1_000, "{}", cut.len());
+        let parsed: Value = serde_json::from_str(&cut).unwrap();
+        assert_eq!(parsed.as_array().unwrap().len(), 2);
+        assert_eq!(parsed[1]["parts"][0]["content"], "short");
+        assert!(parsed[0]["parts"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("bytes truncated"));
+    }
+
+    #[test]
+    fn many_small_items_are_thinned_with_a_marker() {
+        let items: Vec<Value> = (0..2_000)
+            .map(|i| Value::from(format!("item {i}")))
+            .collect();
+        let cut = truncate_content(&Value::Array(items).to_string(), 2_000);
+        assert!(cut.len() <= 2_000);
+        let parsed: Vec<Value> = serde_json::from_str(&cut).unwrap();
+        assert_eq!(parsed[0], "item 0");
+        assert!(parsed
+            .iter()
+            .any(|v| v.as_str().is_some_and(|s| s.contains("items truncated"))));
+    }
+
+    #[test]
+    fn capping_marks_the_span_as_truncated() {
+        let long = "y".repeat(100);
+        let mut span = span_with(vec![(key::CODEX_TURN_PROMPT, &long)]);
+        let policy = ContentPolicy {
+            max_attribute_bytes: 50,
+            ..ContentPolicy::default()
+        };
+        policy.apply(&mut span);
+        assert!(span.str_attr(key::CODEX_TURN_PROMPT).unwrap().len() <= 50);
+        assert_eq!(
+            span.attr(key::CODEX_CONTENT_TRUNCATED),
+            Some(&AttrValue::Bool(true))
+        );
+    }
+}

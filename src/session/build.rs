@@ -1,0 +1,357 @@
+//! Span construction: turns the session state of one finished unit (a turn, a model call, a
+//! tool call, a sub-agent, a run, the session) into a [`SpanRecord`] with GenAI attributes.
+
+use super::attrs::Attrs;
+use super::ids::{span_id, SpanKey};
+use super::messages::{input_messages_json, output_messages_json, system_instructions_json};
+use super::state::{CallState, RolloutEnd, ToolHooks, ToolState, TurnState};
+use super::SessionConfig;
+use crate::codex::rollout::TokenUsage;
+use crate::span::genai as key;
+use crate::span::{AttrValue, SpanEvent, SpanId, SpanKind, SpanRecord, SpanStatus, TraceId};
+use serde_json::json;
+use std::time::SystemTime;
+
+/// Output text that Codex gives a tool call a PreToolUse hook blocked.
+const BLOCKED_BY_HOOK: &str = "Command blocked by PreToolUse hook";
+
+/// Everything span construction needs besides the unit itself.
+#[derive(Debug)]
+pub(crate) struct Builder<'a> {
+    pub(crate) session_id: &'a str,
+    pub(crate) trace_id: TraceId,
+    pub(crate) config: &'a SessionConfig,
+}
+
+/// What an agent-level span (session, resumed run, sub-agent) reports.
+#[derive(Debug)]
+pub(crate) struct AgentSummary<'a> {
+    pub(crate) key: SpanKey<'a>,
+    pub(crate) parent: Option<SpanId>,
+    pub(crate) agent_name: &'a str,
+    pub(crate) start: SystemTime,
+    pub(crate) end: SystemTime,
+    pub(crate) model: Option<&'a str>,
+    pub(crate) usage: TokenUsage,
+    pub(crate) input: Option<&'a str>,
+    pub(crate) output: Option<&'a str>,
+    /// Extra attributes (cwd, version, git, …).
+    pub(crate) extra: Attrs,
+}
+
+impl Builder<'_> {
+    pub(crate) fn id(&self, key: SpanKey<'_>) -> SpanId {
+        span_id(self.session_id, key)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn span(
+        &self,
+        key: SpanKey<'_>,
+        parent: Option<SpanId>,
+        name: String,
+        kind: SpanKind,
+        start: SystemTime,
+        end: SystemTime,
+        attrs: Attrs,
+        events: Vec<SpanEvent>,
+        status: SpanStatus,
+    ) -> SpanRecord {
+        let mut span = SpanRecord {
+            trace_id: self.trace_id,
+            span_id: self.id(key),
+            parent_span_id: parent,
+            name,
+            kind,
+            start,
+            end: end.max(start),
+            attributes: attrs.0,
+            events,
+            status,
+        };
+        self.config.content.apply(&mut span);
+        span
+    }
+
+    /// `invoke_agent …` for the session, a resumed run or a sub-agent.
+    pub(crate) fn agent_span(&self, summary: AgentSummary<'_>) -> SpanRecord {
+        let mut attrs = Attrs::default();
+        attrs
+            .str(key::OPERATION_NAME, "invoke_agent")
+            .str(key::PROVIDER_NAME, "openai")
+            .str(key::AGENT_NAME, summary.agent_name)
+            .str(key::CONVERSATION_ID, self.session_id)
+            .opt_str(key::REQUEST_MODEL, summary.model)
+            .usage(&summary.usage)
+            .braintrust_type("task", &format!("invoke_agent {}", summary.agent_name))
+            .braintrust_io(summary.input, summary.output)
+            .json(
+                key::BRAINTRUST_METADATA,
+                &json!({"session_id": self.session_id, "model": summary.model, "provider": "openai"}),
+            );
+        attrs.0.extend(summary.extra.0);
+        let name = format!("invoke_agent {}", summary.agent_name);
+        self.span(
+            summary.key,
+            summary.parent,
+            name,
+            SpanKind::Internal,
+            summary.start,
+            summary.end,
+            attrs,
+            Vec::new(),
+            SpanStatus::Unset,
+        )
+    }
+
+    /// The span of one turn.
+    pub(crate) fn turn_span(
+        &self,
+        turn_id: &str,
+        turn: &TurnState,
+        thread_id: &str,
+        parent: SpanId,
+        end: SystemTime,
+        trigger: Option<&str>,
+    ) -> SpanRecord {
+        let usage = sum_usage(turn.calls.iter());
+        let name = format!("turn {}", turn.index);
+        let mut attrs = Attrs::default();
+        attrs
+            .str(key::CONVERSATION_ID, self.session_id)
+            .str(key::CODEX_THREAD_ID, thread_id)
+            .str(key::CODEX_TURN_ID, turn_id)
+            .int(key::CODEX_TURN_INDEX, i64::from(turn.index))
+            .opt_str(key::REQUEST_MODEL, turn.model.clone())
+            .usage(&usage)
+            .opt_str(key::CODEX_TURN_PROMPT, turn.prompt.clone())
+            .opt_str(key::CODEX_TURN_OUTPUT, turn.last_assistant_message.clone())
+            .braintrust_type("task", &name)
+            .braintrust_io(
+                turn.prompt.as_deref(),
+                turn.last_assistant_message.as_deref(),
+            );
+        let mut events = Vec::new();
+        for (at, response_id) in &turn.compactions {
+            let mut event = Attrs::default();
+            event
+                .str("codex.compaction.response_id", response_id.clone())
+                .opt_str(key::CODEX_COMPACTION_TRIGGER, trigger);
+            events.push(SpanEvent {
+                name: key::EVENT_COMPACTION.to_owned(),
+                time: at.unwrap_or(end),
+                attributes: event.0,
+            });
+        }
+        if let Some(RolloutEnd::Aborted { at, reason }) = &turn.rollout_end {
+            attrs.bool(key::CODEX_TURN_INTERRUPTED, true);
+            events.push(SpanEvent {
+                name: key::EVENT_INTERRUPT.to_owned(),
+                time: at.unwrap_or(end),
+                attributes: vec![(
+                    "codex.interrupt.reason".to_owned(),
+                    AttrValue::Str(reason.clone()),
+                )],
+            });
+        }
+        let start = turn.start.unwrap_or(end);
+        self.span(
+            SpanKey::Turn(turn_id),
+            Some(parent),
+            name,
+            SpanKind::Internal,
+            start,
+            end,
+            attrs,
+            events,
+            SpanStatus::Unset,
+        )
+    }
+
+    /// `chat {model}` for one model call.
+    pub(crate) fn chat_span(
+        &self,
+        turn_id: &str,
+        call: &CallState,
+        compaction: bool,
+    ) -> SpanRecord {
+        let model = call.model.as_deref().unwrap_or("unknown");
+        let reason = call.finish_reason();
+        let mut attrs = Attrs::default();
+        attrs
+            .str(key::OPERATION_NAME, "chat")
+            .str(key::PROVIDER_NAME, "openai")
+            .str(key::REQUEST_MODEL, model)
+            .str(key::RESPONSE_ID, call.response_id.clone())
+            .opt_str(
+                key::REQUEST_PREVIOUS_RESPONSE_ID,
+                call.previous_response_id.clone(),
+            )
+            .usage(&call.usage)
+            .list(key::RESPONSE_FINISH_REASONS, vec![reason.to_owned()])
+            .str(key::OPENAI_API_TYPE, "responses")
+            .str(key::CONVERSATION_ID, self.session_id)
+            .str(key::CODEX_THREAD_ID, call.thread_id.clone())
+            .str(key::CODEX_TURN_ID, turn_id)
+            .str(
+                key::CODEX_REQUEST_KIND,
+                if compaction { "compaction" } else { "turn" },
+            );
+        if compaction {
+            attrs.bool(key::CONVERSATION_COMPACTED, true);
+        }
+        if let Some(text) = &call.system_instructions {
+            attrs.str(key::SYSTEM_INSTRUCTIONS, system_instructions_json(text));
+        }
+        attrs
+            .str(key::INPUT_MESSAGES, input_messages_json(&call.inputs))
+            .str(
+                key::OUTPUT_MESSAGES,
+                output_messages_json(&call.outputs, reason),
+            )
+            .braintrust_type("llm", &format!("chat {model}"))
+            .json(
+                key::BRAINTRUST_METADATA,
+                &json!({"model": model, "provider": "openai"}),
+            );
+        let name = format!("chat {model}");
+        let parent = self.id(SpanKey::Turn(turn_id));
+        self.span(
+            SpanKey::Chat(&call.response_id),
+            Some(parent),
+            name,
+            SpanKind::Client,
+            call.start,
+            call.end,
+            attrs,
+            Vec::new(),
+            SpanStatus::Unset,
+        )
+    }
+
+    /// `execute_tool {name}` for one tool call; `fallback_end` closes a call that never got
+    /// output (with an error).
+    pub(crate) fn tool_span(
+        &self,
+        turn_id: &str,
+        tool: &ToolState,
+        hooks: Option<&ToolHooks>,
+        fallback_end: SystemTime,
+    ) -> SpanRecord {
+        let (end, result) = match &tool.output {
+            Some((at, text)) => (*at, Some(text.as_str())),
+            None => (fallback_end, None),
+        };
+        let error = tool_error(tool, result);
+        let mut attrs = Attrs::default();
+        attrs
+            .str(key::OPERATION_NAME, "execute_tool")
+            .str(key::TOOL_NAME, tool.name.clone())
+            .str(key::TOOL_CALL_ID, tool.call_id.clone())
+            .str(
+                key::TOOL_TYPE,
+                if tool.item_type == "custom_tool_call" {
+                    "extension"
+                } else {
+                    "function"
+                },
+            )
+            .str(key::TOOL_CALL_ARGUMENTS, tool.arguments.clone())
+            .opt_str(key::TOOL_CALL_RESULT, result)
+            .opt_str("codex.tool.namespace", tool.namespace.clone())
+            .opt_str(
+                key::CODEX_TOOL_HOOK_NAME,
+                hooks.and_then(|h| h.hook_name.clone()),
+            )
+            .str(key::CONVERSATION_ID, self.session_id)
+            .str(key::CODEX_TURN_ID, turn_id)
+            .braintrust_type("tool", &tool.name)
+            .braintrust_io(Some(&tool.arguments), result);
+        if let Some(code) = tool.exit_code {
+            attrs.int(key::CODEX_TOOL_EXIT_CODE, code);
+        }
+        if let Some((error_type, _)) = &error {
+            attrs.str(key::ERROR_TYPE, *error_type);
+        }
+        let start = tool.start.unwrap_or(end);
+        let events = hooks
+            .map(|h| permission_events(tool, h, start))
+            .unwrap_or_default();
+        let status = error.map_or(SpanStatus::Unset, |(_, message)| SpanStatus::Error(message));
+        let name = format!("execute_tool {}", tool.name);
+        let parent = self.id(SpanKey::Turn(turn_id));
+        self.span(
+            SpanKey::Tool(&tool.call_id),
+            Some(parent),
+            name,
+            SpanKind::Internal,
+            start,
+            end,
+            attrs,
+            events,
+            status,
+        )
+    }
+}
+
+/// The error class and message of a failed tool call, if it failed.
+fn tool_error(tool: &ToolState, result: Option<&str>) -> Option<(&'static str, String)> {
+    let Some(result) = result else {
+        return Some((
+            "no_output",
+            "the tool call never produced output".to_owned(),
+        ));
+    };
+    if result.starts_with(BLOCKED_BY_HOOK) {
+        return Some((
+            "blocked_by_hook",
+            result.lines().next().unwrap_or(result).to_owned(),
+        ));
+    }
+    match (tool.exit_code, tool.exec_status.as_deref()) {
+        (Some(code), _) if code != 0 => {
+            Some(("exit_code", format!("command exited with code {code}")))
+        }
+        (_, Some(status @ ("failed" | "declined"))) => {
+            Some(("command_failed", format!("command {status}")))
+        }
+        _ => None,
+    }
+}
+
+fn permission_events(tool: &ToolState, hooks: &ToolHooks, fallback: SystemTime) -> Vec<SpanEvent> {
+    let decision = match (tool.exit_code, &tool.output) {
+        (Some(_), _) => "approved",
+        (None, Some((_, text))) if text.contains("rejected") || text.contains("denied") => "denied",
+        _ => "unknown",
+    };
+    hooks
+        .permission_requests
+        .iter()
+        .map(|ask| {
+            let mut attrs = Attrs::default();
+            attrs
+                .str(
+                    "codex.permission.tool",
+                    hooks.hook_name.clone().unwrap_or_else(|| tool.name.clone()),
+                )
+                .opt_str("codex.permission.command", ask.command.clone())
+                .opt_str("codex.permission.reason", ask.reason.clone())
+                .str("codex.permission.decision", decision);
+            SpanEvent {
+                name: key::EVENT_PERMISSION_REQUEST.to_owned(),
+                time: ask.received_at.unwrap_or(fallback),
+                attributes: attrs.0,
+            }
+        })
+        .collect()
+}
+
+/// The sum of the calls' usage.
+pub(crate) fn sum_usage<'a>(calls: impl Iterator<Item = &'a CallState>) -> TokenUsage {
+    let mut total = TokenUsage::default();
+    for call in calls {
+        total += call.usage;
+    }
+    total
+}

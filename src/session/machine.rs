@@ -1,0 +1,90 @@
+//! [`SessionMachine`]: the public face of the session stage. Each input returns the spans it
+//! completed; [`SessionMachine::finish`] closes whatever is still open at the end of input.
+
+use super::ids::trace_id_for_session;
+use super::state::{RunState, SessionState};
+use super::SessionConfig;
+use crate::codex::hook_event::HookEvent;
+use crate::codex::rollout::RolloutLine;
+use crate::span::{SpanRecord, TraceId};
+use std::time::SystemTime;
+
+/// The state machine of one Codex session.
+#[derive(Debug)]
+pub struct SessionMachine {
+    pub(crate) session_id: String,
+    pub(crate) trace_id: TraceId,
+    pub(crate) config: SessionConfig,
+    pub(crate) state: SessionState,
+}
+
+impl SessionMachine {
+    /// A machine for `session_id` (the root thread id hooks report).
+    pub fn new(session_id: &str, config: SessionConfig) -> Self {
+        let trace_id = config
+            .parent
+            .map(|p| p.trace_id)
+            .unwrap_or_else(|| trace_id_for_session(session_id));
+        SessionMachine {
+            session_id: session_id.to_owned(),
+            trace_id,
+            config,
+            state: SessionState {
+                runs: vec![RunState::default()],
+                ..SessionState::default()
+            },
+        }
+    }
+
+    /// The session id.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// The trace all of the session's spans belong to.
+    pub fn trace_id(&self) -> TraceId {
+        self.trace_id
+    }
+
+    /// Feeds one hook event, received at `received_at` (`None` for recordings without times).
+    pub fn push_hook(
+        &mut self,
+        event: &HookEvent,
+        received_at: Option<SystemTime>,
+    ) -> Vec<SpanRecord> {
+        self.state.apply_hook(event, received_at);
+        self.advance(false)
+    }
+
+    /// Feeds one record of the rollout file `path` (files are told apart by path).
+    pub fn push_rollout(&mut self, path: &str, line: &RolloutLine) -> Vec<SpanRecord> {
+        self.state
+            .apply_record(path, line, self.config.content.full_history);
+        self.advance(false)
+    }
+
+    /// Closes everything still open (end of a replay, or a session given up on): turns without
+    /// an end, tool calls without output (as errors), sub-agents, runs and the session root.
+    pub fn finish(&mut self) -> Vec<SpanRecord> {
+        self.advance(true)
+    }
+
+    /// Rollout files the hooks named so far, in the order first seen: the caller reads these.
+    pub fn transcripts(&self) -> &[String] {
+        &self.state.transcripts
+    }
+
+    /// True once the session root has been emitted and no turn is open.
+    pub fn is_complete(&self) -> bool {
+        self.state.root_emitted && self.open_turns() == 0
+    }
+
+    /// Turns started but not yet emitted.
+    pub fn open_turns(&self) -> usize {
+        self.state
+            .turns
+            .values()
+            .filter(|t| t.closed.is_none())
+            .count()
+    }
+}
