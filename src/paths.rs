@@ -38,7 +38,9 @@ impl StateDir {
         if let Some(state) = var("XDG_STATE_HOME") {
             return Self::new(PathBuf::from(state).join("codex-otel"));
         }
-        let home = var("HOME").map(PathBuf::from).unwrap_or_else(|| "/tmp".into());
+        let home = var("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "/tmp".into());
         Self::new(home.join(".local/state/codex-otel"))
     }
 
@@ -49,7 +51,10 @@ impl StateDir {
 
     /// Creates `dir` (and parents) with mode 0700 and tightens it if it already existed.
     pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
     }
 
@@ -140,7 +145,10 @@ mod tests {
             let path = state.journal_file(id);
             assert_eq!(path.parent(), Some(state.journal_dir().as_path()), "{id:?}");
             let stem = StateDir::session_file_stem(id);
-            assert!(!stem.contains('/') && !stem.starts_with('.'), "{id:?} -> {stem}");
+            assert!(
+                !stem.contains('/') && !stem.starts_with('.'),
+                "{id:?} -> {stem}"
+            );
         }
         assert_eq!(
             StateDir::session_file_stem("01a20d7a-b819-7451-bc39-6764d48b49b7"),

@@ -258,7 +258,12 @@ mod tests {
     fn unknown_event_names_are_kept_as_other() {
         let event =
             HookEvent::parse(br#"{"session_id":"s","hook_event_name":"Teleport"}"#).unwrap();
-        assert_eq!(event.kind, HookKind::Other { name: "Teleport".into() });
+        assert_eq!(
+            event.kind,
+            HookKind::Other {
+                name: "Teleport".into()
+            }
+        );
         assert_eq!(event.name(), "Teleport");
     }
 
@@ -280,8 +285,17 @@ mod tests {
 
     #[test]
     fn payloads_without_a_session_id_are_rejected() {
-        for bad in [&b"[]"[..], b"{}", br#"{"session_id":""}"#, br#"{"session_id":5}"#] {
-            assert!(HookEvent::parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"[]"[..],
+            b"{}",
+            br#"{"session_id":""}"#,
+            br#"{"session_id":5}"#,
+        ] {
+            assert!(
+                HookEvent::parse(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         assert!(matches!(
             HookEvent::parse(b"not json"),

@@ -332,7 +332,10 @@ impl RolloutLine {
             other => RolloutRecord::Other(other.to_owned()),
         };
         Ok(RolloutLine {
-            timestamp: envelope.timestamp.as_deref().and_then(super::parse_timestamp),
+            timestamp: envelope
+                .timestamp
+                .as_deref()
+                .and_then(super::parse_timestamp),
             ordinal: envelope.ordinal,
             record,
         })
@@ -417,7 +420,9 @@ fn response_item(payload: &Value) -> ResponseItem {
                     call_id,
                     output: match payload.get("output") {
                         Some(Value::String(s)) => s.clone(),
-                        Some(Value::Object(o)) if o.get("content").is_some_and(Value::is_string) => {
+                        Some(Value::Object(o))
+                            if o.get("content").is_some_and(Value::is_string) =>
+                        {
                             o["content"].as_str().unwrap_or_default().to_owned()
                         }
                         Some(other) => other.to_string(),
@@ -473,7 +478,12 @@ fn item(value: &Value) -> Item {
             receiver_thread_ids: value
                 .get("receiver_thread_ids")
                 .and_then(Value::as_array)
-                .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default(),
         },
         "ContextCompaction" => Item::ContextCompaction,
@@ -513,7 +523,10 @@ mod tests {
         let parsed =
             RolloutLine::parse(br#"{"type":"token_usage_record","payload":{"usage":"x"}}"#)
                 .unwrap();
-        assert_eq!(parsed.record, RolloutRecord::Other("token_usage_record".into()));
+        assert_eq!(
+            parsed.record,
+            RolloutRecord::Other("token_usage_record".into())
+        );
         assert!(RolloutLine::parse(b"{not json").is_err());
     }
 

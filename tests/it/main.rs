@@ -1,1 +1,4 @@
-//! integration tests
+//! The integration test binary: every module below is one area of behaviour.
+
+mod replay; // recorded Codex sessions → golden span trees and exact token numbers
+mod support; // fixtures, span-tree comparison, receivers and the real binaries
