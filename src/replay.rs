@@ -5,6 +5,7 @@
 //! them. Hooks may always come early (see [`crate::session`]), so this order gives exactly the
 //! spans the live daemon gives for the same session.
 
+use crate::codex::discover::session_threads;
 use crate::codex::hook_event::HookEvent;
 use crate::codex::rollout::RolloutLine;
 use crate::session::{SessionConfig, SessionMachine};
@@ -12,6 +13,9 @@ use crate::span::SpanRecord;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
+
+/// How deep below the transcripts directory thread files are looked for (`YYYY/MM/DD/`).
+const DISCOVERY_DEPTH: usize = 3;
 
 /// Why a replay could not run.
 #[derive(Debug, thiserror::Error)]
@@ -69,8 +73,11 @@ pub fn resolve_transcript(recorded: &str, transcripts: Option<&Path>) -> PathBuf
     }
 }
 
-/// Replays every session found in `hooks`, returning all spans in emission order. Missing or
-/// unreadable rollout files degrade the trace (fewer spans) but never fail the replay.
+/// Replays every session found in `hooks`, returning all spans in emission order. With a
+/// transcripts directory, the session's threads that no hook names (the approval reviewer's)
+/// are found there and read first, as the live daemon sees them before the session ends; then
+/// the files the hooks name. Missing or unreadable rollout files degrade the
+/// trace (fewer spans) but never fail the replay.
 pub fn replay(
     hooks: &[RecordedHook],
     transcripts: Option<&Path>,
@@ -94,12 +101,21 @@ pub fn replay(
         for hook in &sessions[id] {
             spans.extend(machine.push_hook(&hook.event, hook.received_at));
         }
-        let mut read = 0;
-        while read < machine.transcripts().len() {
-            let recorded = machine.transcripts()[read].clone();
-            read += 1;
-            for line in read_rollout(&resolve_transcript(&recorded, transcripts)) {
-                spans.extend(machine.push_rollout(&recorded, &line));
+        let named: Vec<(String, PathBuf)> = machine
+            .transcripts()
+            .iter()
+            .map(|recorded| (recorded.clone(), resolve_transcript(recorded, transcripts)))
+            .collect();
+        let unnamed = transcripts
+            .map(|dir| session_threads(dir, id, DISCOVERY_DEPTH))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|thread| !named.iter().any(|(_, path)| *path == thread.path))
+            .map(|thread| (thread.path.to_string_lossy().into_owned(), thread.path));
+        let files: Vec<(String, PathBuf)> = unnamed.chain(named.iter().cloned()).collect();
+        for (key, path) in &files {
+            for line in read_rollout(path) {
+                spans.extend(machine.push_rollout(key, &line));
             }
         }
         spans.extend(machine.finish());

@@ -5,6 +5,7 @@
 //! event names, record types and fields are kept as `Other` values, never errors, so a newer
 //! Codex degrades the trace instead of breaking it.
 
+pub mod discover;
 pub mod hook_event;
 pub mod rollout;
 pub mod tail;

@@ -15,6 +15,9 @@ use std::time::SystemTime;
 /// Output text that Codex gives a tool call a PreToolUse hook blocked.
 const BLOCKED_BY_HOOK: &str = "Command blocked by PreToolUse hook";
 
+/// How Codex ends the output of a tool call the user interrupted.
+const ABORTED_BY_USER: &str = "aborted by user";
+
 /// Everything span construction needs besides the unit itself.
 #[derive(Debug)]
 pub(crate) struct Builder<'a> {
@@ -302,6 +305,9 @@ fn tool_error(tool: &ToolState, result: Option<&str>) -> Option<(&'static str, S
             "the tool call never produced output".to_owned(),
         ));
     };
+    if result.trim_end().ends_with(ABORTED_BY_USER) {
+        return Some(("interrupted", "the tool call was interrupted".to_owned()));
+    }
     if result.starts_with(BLOCKED_BY_HOOK) {
         return Some((
             "blocked_by_hook",

@@ -1,13 +1,13 @@
 //! When things end: the rules that decide that a turn, a sub-agent, a resumed run or the
 //! session is complete, and the spans emitted when they are.
 //!
-//! - A turn closes when its rollout end (`task_complete`, `turn_aborted`) is read, or when its
-//!   Stop/SubagentStop hook has arrived and its latest model call asked for no tool (the Stop
-//!   hook runs before Codex writes `task_complete`, so flush-on-turn-end can deliver the turn
-//!   while Codex waits). Its end is the abort time, else the Stop hook's receive time, else the
-//!   final call's end, else `task_complete`.
-//! - Model calls and tool calls are emitted with their turn; ones that arrive later are emitted
-//!   as they complete. A tool call with no output when its turn closes ends with an error.
+//! - A model call is emitted once settled: the next record of its thread has been read, so a
+//!   `compacted` record can no longer follow and mark it as a compaction's summary call.
+//! - A tool call is emitted at its output record; its hooks (PreToolUse, PermissionRequest,
+//!   PostToolUse) all precede that record, because Codex waits for them.
+//! - A turn closes at its `task_complete` or `turn_aborted` record, which Codex writes only
+//!   after the Stop hook returned (a blocking Stop hook makes the turn go on). A tool call with
+//!   no output when its turn closes ends with an error.
 //! - A sub-agent closes when its thread has turns, all closed, and its spawning call is known.
 //! - A resumed run, and the session root (run 0), close at their SessionEnd once every turn the
 //!   hooks assigned to them, and every sub-agent, is closed. Without hooks, only at `finish`.
@@ -45,32 +45,23 @@ fn close_turns(
     out: &mut Vec<SpanRecord>,
 ) {
     for turn_id in state.turn_order.clone() {
+        emit_children(state, builder, &turn_id, false, out);
         if let Some(end) = turn_end(state, &turn_id, finishing) {
-            let span = turn_span(state, builder, &turn_id, end);
-            out.push(span);
             if let Some(turn) = state.turns.get_mut(&turn_id) {
                 turn.closed = Some(end);
             }
+            emit_children(state, builder, &turn_id, true, out);
+            out.push(turn_span(state, builder, &turn_id, end));
         }
-        emit_children(state, builder, &turn_id, finishing, out);
     }
 }
 
-/// The end time of a turn that may close now.
+/// The end time of a turn that may close now: its abort or completion time (or, when
+/// finishing, an interrupt hook's time or the latest thing seen).
 fn turn_end(state: &mut SessionState, turn_id: &str, finishing: bool) -> Option<SystemTime> {
-    let stop = state.end_hooks.get(turn_id).copied();
     let interrupt = state.interrupt_hooks.get(turn_id).copied();
     let turn = state.turns.get_mut(turn_id)?;
-    if turn.closed.is_some() {
-        return None;
-    }
-    let final_call = turn
-        .calls
-        .last()
-        .filter(|c| !c.calls_tools())
-        .map(|c| c.end);
-    let ready = turn.rollout_end.is_some() || (stop.is_some() && final_call.is_some()) || finishing;
-    if !ready {
+    if turn.closed.is_some() || !(turn.rollout_end.is_some() || finishing) {
         return None;
     }
     if turn.rollout_end.is_none() {
@@ -79,20 +70,12 @@ fn turn_end(state: &mut SessionState, turn_id: &str, finishing: bool) -> Option<
             turn.rollout_end = Some(RolloutEnd::Aborted { at, reason });
         }
     }
-    let aborted = match &turn.rollout_end {
-        Some(RolloutEnd::Aborted { at, .. }) => *at,
-        _ => None,
+    let recorded = match &turn.rollout_end {
+        Some(RolloutEnd::Aborted { at, .. } | RolloutEnd::Complete { at }) => *at,
+        None => None,
     };
-    let completed = match &turn.rollout_end {
-        Some(RolloutEnd::Complete { at }) => *at,
-        _ => None,
-    };
-    let last_seen = latest_time(turn);
-    aborted
-        .or(stop.flatten())
-        .or(stop.and(final_call))
-        .or(completed)
-        .or(last_seen)
+    recorded
+        .or(latest_time(turn))
         .or(turn.start)
         .or(Some(UNIX_EPOCH))
 }
@@ -129,34 +112,38 @@ fn turn_span(
     builder.turn_span(turn_id, turn, thread_id, parent, end, trigger)
 }
 
-/// Emits the model calls and tool calls of a closed turn that are not emitted yet.
+/// Emits the turn's model calls once settled and its tool calls once they have output; when
+/// `closing`, everything left (a tool call without output as an error).
 fn emit_children(
     state: &mut SessionState,
     builder: &Builder<'_>,
     turn_id: &str,
-    finishing: bool,
+    closing: bool,
     out: &mut Vec<SpanRecord>,
 ) {
     let Some(turn) = state.turns.get_mut(turn_id) else {
         return;
     };
-    let Some(turn_end) = turn.closed else {
-        return;
-    };
-    for call in turn.calls.iter_mut().filter(|c| !c.emitted) {
-        let compaction = state.compaction_responses.contains(&call.response_id);
-        out.push(builder.chat_span(turn_id, call, compaction));
+    let turn_end = turn.closed;
+    for call in turn.calls.iter_mut() {
+        if call.emitted || !(call.settled || closing) {
+            continue;
+        }
+        out.push(builder.chat_span(turn_id, call, call.compaction));
         call.emitted = true;
         call.inputs = Vec::new();
         call.outputs = Vec::new();
     }
-    let closing_now = turn.tools.iter().all(|t| !t.emitted);
-    for tool in turn.tools.iter_mut().filter(|t| !t.emitted) {
-        if tool.output.is_some() || closing_now || finishing {
-            let hooks = state.tool_hooks.get(&tool.call_id);
-            out.push(builder.tool_span(turn_id, tool, hooks, turn_end));
-            tool.emitted = true;
-        }
+    for tool in turn.tools.iter_mut() {
+        let fallback_end = match (&tool.output, turn_end) {
+            _ if tool.emitted => continue,
+            (Some((at, _)), _) => *at,
+            (None, Some(end)) if closing => end,
+            _ => continue,
+        };
+        let hooks = state.tool_hooks.get(&tool.call_id);
+        out.push(builder.tool_span(turn_id, tool, hooks, fallback_end));
+        tool.emitted = true;
     }
 }
 
@@ -206,11 +193,21 @@ fn close_agents(
         let turns: Vec<&TurnState> = turns_of_thread(state, &path).map(|(_, t)| t).collect();
         let all_closed = !turns.is_empty() && turns.iter().all(|t| t.closed.is_some());
         let agent = &state.agents[&agent_id];
-        if !(finishing || (all_closed && agent.spawn_call_id.is_some())) {
-            continue;
-        }
         let thread = &state.threads[&path];
         let meta = thread.meta.as_ref();
+        // Spawned sub-agents hang under their spawn call, which the parent's rollout names;
+        // other child threads (the approval reviewer) hang under the turn they served.
+        let spawned = meta.is_some_and(|m| m.source.pointer("/subagent/thread_spawn").is_some());
+        let served_turn = turns.iter().find_map(|t| t.root_turn_id.as_deref());
+        let served_known = served_turn.is_some_and(|t| state.turns.contains_key(t));
+        let linked = if spawned {
+            agent.spawn_call_id.is_some()
+        } else {
+            served_known
+        };
+        if !(finishing || (all_closed && linked)) {
+            continue;
+        }
         let end = turns.iter().filter_map(|t| t.closed).max();
         let start = thread.started.or(turns.first().and_then(|t| t.start));
         let (Some(start), Some(end)) = (start.or(end), end.or(start)) else {
@@ -220,17 +217,19 @@ fn close_agents(
         let name = meta
             .and_then(|m| m.agent_nickname.clone())
             .or(agent.agent_type.clone())
+            .or(meta.and_then(|m| m.thread_source.clone()))
             .unwrap_or_else(|| "subagent".to_owned());
+        let parent = match (&agent.spawn_call_id, served_turn) {
+            (Some(call), _) => builder.id(SpanKey::Tool(call)),
+            (None, Some(turn)) if state.turns.contains_key(turn) => builder.id(SpanKey::Turn(turn)),
+            _ => builder.id(SpanKey::Session),
+        };
         let mut extra = super::attrs::Attrs::default();
         extra
             .str(key::AGENT_ID, agent_id.clone())
             .str(key::CODEX_THREAD_ID, agent_id.clone())
             .opt_str(key::CODEX_AGENT_TYPE, agent.agent_type.clone())
             .str(key::CODEX_SOURCE, "subagent");
-        let parent = match &agent.spawn_call_id {
-            Some(call) => builder.id(SpanKey::Tool(call)),
-            None => builder.id(SpanKey::Session),
-        };
         out.push(
             builder.agent_span(AgentSummary {
                 key: SpanKey::Agent(&agent_id),

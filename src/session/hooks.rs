@@ -1,5 +1,5 @@
 //! How hook events update the session state: runs (start, resume, end), which run a turn
-//! belongs to, turn ends (Stop, SubagentStop, Interrupt), tool-call hook names, permission
+//! belongs to, interrupts, tool-call hook names, permission
 //! requests, compaction triggers and the transcript files to read.
 //!
 //! Hooks may arrive before the rollout records they refer to, so everything here is keyed by
@@ -72,10 +72,6 @@ impl SessionState {
                 if let Some(path) = agent_transcript_path {
                     self.add_transcript(path);
                 }
-                self.end_hooks.entry(turn_id).or_insert(received_at);
-            }
-            HookKind::Stop { .. } => {
-                self.end_hooks.entry(turn_id).or_insert(received_at);
             }
             HookKind::Interrupt => {
                 self.interrupt_hooks.entry(turn_id).or_insert(received_at);

@@ -74,6 +74,12 @@ impl SessionMachine {
         &self.state.transcripts
     }
 
+    /// Thread ids of the rollout files read so far (discovery skips these files).
+    pub fn known_threads(&self) -> Vec<String> {
+        let metas = self.state.threads.values().filter_map(|t| t.meta.as_ref());
+        metas.map(|m| m.id.clone()).collect()
+    }
+
     /// True once the session root has been emitted and no turn is open.
     pub fn is_complete(&self) -> bool {
         self.state.root_emitted && self.open_turns() == 0

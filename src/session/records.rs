@@ -20,6 +20,7 @@ impl SessionState {
             self.thread_order.push(path.to_owned());
         }
         let ts = line.timestamp;
+        self.settle_previous_call(path, &line.record);
         match &line.record {
             RolloutRecord::SessionMeta(meta) => {
                 let thread = self.threads.entry(path.to_owned()).or_default();
@@ -55,6 +56,32 @@ impl SessionState {
         }
         let thread = self.threads.entry(path.to_owned()).or_default();
         thread.last_ts = ts.or(thread.last_ts);
+    }
+
+    /// The next meaningful record after a call settles it (bookkeeping such as `token_count` or
+    /// `world_state` does not); a `compacted` record naming it marks it as the compaction's
+    /// summary call.
+    fn settle_previous_call(&mut self, path: &str, record: &RolloutRecord) {
+        if matches!(
+            record,
+            RolloutRecord::Other(_) | RolloutRecord::Event(EventMsg::Other(_))
+        ) {
+            return;
+        }
+        let Some((turn_id, response_id)) =
+            self.threads.get_mut(path).and_then(|t| t.unsettled.take())
+        else {
+            return;
+        };
+        let compaction = matches!(record, RolloutRecord::Compacted(c)
+            if c.compaction_response_id.as_deref() == Some(response_id.as_str()));
+        let turn = self.turns.get_mut(&turn_id);
+        if let Some(call) =
+            turn.and_then(|t| t.calls.iter_mut().find(|c| c.response_id == response_id))
+        {
+            call.settled = true;
+            call.compaction = compaction;
+        }
     }
 
     fn current_turn_mut(&mut self, path: &str) -> Option<&mut TurnState> {
@@ -280,16 +307,22 @@ impl SessionState {
                 .flatten(),
             inputs,
             outputs: draft.outputs,
-            previous_response_id: thread.previous_response_id.replace(response_id),
+            previous_response_id: thread.previous_response_id.replace(response_id.clone()),
+            settled: false,
+            compaction: false,
             emitted: false,
         };
         let turn_id = record
             .turn_id
             .clone()
             .or_else(|| thread.current_turn.clone());
-        if let Some(turn) = turn_id.and_then(|id| self.turns.get_mut(&id)) {
-            turn.calls.push(call);
-        }
+        let Some((turn_id, turn)) = turn_id.and_then(|id| self.turns.get_mut(&id).map(|t| (id, t)))
+        else {
+            return;
+        };
+        turn.root_turn_id = turn.root_turn_id.take().or(record.root_turn_id.clone());
+        turn.calls.push(call);
+        thread.unsettled = Some((turn_id, response_id));
     }
 }
 

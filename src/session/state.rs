@@ -29,6 +29,8 @@ pub(crate) struct ThreadState {
     pub(crate) open_call: Option<CallDraft>,
     /// The latest completed call's response id.
     pub(crate) previous_response_id: Option<String>,
+    /// The latest call, until the thread's next record settles it: `(turn id, response id)`.
+    pub(crate) unsettled: Option<(String, String)>,
 }
 
 /// A model call whose outputs are arriving and whose usage record has not.
@@ -51,6 +53,11 @@ pub(crate) struct CallState {
     pub(crate) system_instructions: Option<String>,
     pub(crate) outputs: Vec<Part>,
     pub(crate) previous_response_id: Option<String>,
+    /// A later record of the thread has been read, so a `compacted` record can no longer
+    /// follow and mark this call.
+    pub(crate) settled: bool,
+    /// The call produced a compaction's summary.
+    pub(crate) compaction: bool,
     pub(crate) emitted: bool,
 }
 
@@ -128,6 +135,8 @@ pub(crate) struct TurnState {
     pub(crate) tools: Vec<ToolState>,
     pub(crate) compactions: Vec<(Option<SystemTime>, String)>,
     pub(crate) rollout_end: Option<RolloutEnd>,
+    /// Root turn id from the rollout (the spawning turn, for sub-agent threads).
+    pub(crate) root_turn_id: Option<String>,
     /// The turn span's end time, once emitted.
     pub(crate) closed: Option<SystemTime>,
 }
@@ -168,8 +177,6 @@ pub(crate) struct SessionState {
     pub(crate) tool_hooks: BTreeMap<String, ToolHooks>,
     /// The latest PreToolUse call id per turn (PermissionRequest carries no call id).
     pub(crate) last_pre_tool: BTreeMap<String, String>,
-    /// Stop (root) or SubagentStop (child) hooks by turn, with the receive time when known.
-    pub(crate) end_hooks: BTreeMap<String, Option<SystemTime>>,
     /// Interrupt hooks by turn.
     pub(crate) interrupt_hooks: BTreeMap<String, Option<SystemTime>>,
     /// PreCompact/PostCompact triggers by turn.

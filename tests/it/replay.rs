@@ -3,13 +3,30 @@
 
 use crate::support::fixtures::{hooks, model_calls, replay_with, scenario_dir};
 use crate::support::span_tree::{assert_golden, span_tree, tree_diff, Timing};
-use codex_otel::codex::rollout::{RolloutLine, RolloutRecord};
+use codex_otel::codex::discover::session_threads;
+use codex_otel::codex::rollout::{EventMsg, ResponseItem, RolloutLine, RolloutRecord};
 use codex_otel::replay::{replay, resolve_transcript};
 use codex_otel::session::{SessionConfig, SessionMachine};
 use codex_otel::span::content::{ContentPolicy, CONTENT_KEYS};
 use codex_otel::span::{genai as key, SpanRecord};
 
-const SCENARIOS: [&str; 3] = ["shell", "resume", "subagent"];
+/// Every recorded scenario (each directory with a hooks.ndjson).
+fn scenarios() -> Vec<String> {
+    let root = scenario_dir("");
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("hooks.ndjson").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(
+        names.len() >= 3,
+        "fixtures missing under {}",
+        root.display()
+    );
+    names
+}
 
 fn golden(name: &str) -> std::path::PathBuf {
     scenario_dir(name).join("expected-spans.json")
@@ -17,7 +34,7 @@ fn golden(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn each_recorded_session_replays_to_its_golden_span_tree() {
-    for name in SCENARIOS {
+    for name in &scenarios() {
         let spans = replay_with(name, &SessionConfig::default());
         assert_golden(&golden(name), &span_tree(&spans, Timing::Exact));
     }
@@ -25,7 +42,7 @@ fn each_recorded_session_replays_to_its_golden_span_tree() {
 
 #[test]
 fn chat_spans_carry_exactly_the_token_numbers_codex_recorded() {
-    for name in SCENARIOS {
+    for name in &scenarios() {
         let spans = replay_with(name, &SessionConfig::default());
         let mut chats: Vec<&SpanRecord> = spans
             .iter()
@@ -112,7 +129,7 @@ fn the_comparator_fails_when_a_parent_and_child_are_swapped() {
 
 #[test]
 fn replaying_twice_gives_identical_spans() {
-    for name in SCENARIOS {
+    for name in &scenarios() {
         let first = replay_with(name, &SessionConfig::default());
         assert_eq!(
             first,
@@ -160,35 +177,45 @@ fn a_resumed_session_continues_the_same_trace_without_duplicating_spans() {
     );
 }
 
-/// Feeds a scenario record by record, handing each hook over as late as Codex allows: just
-/// before the first rollout record written after it (the end of the turn it belongs to).
+/// Feeds a scenario record by record across all of its thread files in time order, handing
+/// each hook over as late as Codex allows: just before the next record that Codex writes only
+/// after the hooks before it returned: a tool's output (after PreToolUse, PermissionRequest and
+/// PostToolUse, which may rewrite it) or a turn's end (after Stop).
 fn replay_with_late_hooks(name: &str) -> Vec<SpanRecord> {
-    let dir = scenario_dir(name);
+    let dir = scenario_dir(name).join("rollouts");
     let hooks = hooks(name);
     let session = hooks[0].event.common.session_id.clone();
     let mut machine = SessionMachine::new(&session, SessionConfig::default());
-    let mut files: Vec<String> = Vec::new();
-    for hook in &hooks {
-        for path in [&hook.event.common.transcript_path].into_iter().flatten() {
-            if !files.contains(path) {
-                files.push(path.clone());
-            }
-        }
-    }
+    let named: Vec<(String, std::path::PathBuf)> = hooks
+        .iter()
+        .filter_map(|h| h.event.common.transcript_path.clone())
+        .map(|recorded| {
+            let path = resolve_transcript(&recorded, Some(&dir));
+            (recorded, path)
+        })
+        .collect();
     let mut lines: Vec<(String, RolloutLine)> = Vec::new();
-    for recorded in &files {
-        let text =
-            std::fs::read(resolve_transcript(recorded, Some(&dir.join("rollouts")))).unwrap();
+    for thread in session_threads(&dir, &session, 3) {
+        let key = named
+            .iter()
+            .find(|(_, path)| *path == thread.path)
+            .map(|(recorded, _)| recorded.clone())
+            .unwrap_or_else(|| thread.path.to_string_lossy().into_owned());
+        let text = std::fs::read(&thread.path).unwrap();
         for raw in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            lines.push((recorded.clone(), RolloutLine::parse(raw).unwrap()));
+            lines.push((key.clone(), RolloutLine::parse(raw).unwrap()));
         }
     }
     lines.sort_by_key(|(_, line)| line.timestamp);
     let mut spans = Vec::new();
     let mut pending = hooks.iter().peekable();
     for (path, line) in &lines {
-        let ends_turn = matches!(&line.record, RolloutRecord::Event(e) if format!("{e:?}").starts_with("TaskComplete"));
-        if ends_turn {
+        let waits_for_hooks = matches!(
+            &line.record,
+            RolloutRecord::Event(EventMsg::TaskComplete { .. } | EventMsg::TurnAborted { .. })
+                | RolloutRecord::ResponseItem(ResponseItem::ToolOutput { .. })
+        );
+        if waits_for_hooks {
             while let Some(hook) = pending.next_if(|h| h.event.name() != "SessionEnd") {
                 spans.extend(machine.push_hook(&hook.event, hook.received_at));
             }
@@ -204,7 +231,7 @@ fn replay_with_late_hooks(name: &str) -> Vec<SpanRecord> {
 
 #[test]
 fn late_hooks_and_interleaved_files_give_the_same_spans_as_hooks_first() {
-    for name in ["shell", "subagent"] {
+    for name in &scenarios() {
         let mut early = replay_with(name, &SessionConfig::default());
         let mut late = replay_with_late_hooks(name);
         early.sort_by_key(|s| s.span_id);
@@ -219,7 +246,7 @@ fn late_hooks_and_interleaved_files_give_the_same_spans_as_hooks_first() {
 
 #[test]
 fn switching_content_capture_off_removes_all_content_and_nothing_else() {
-    for name in SCENARIOS {
+    for name in &scenarios() {
         let full = replay_with(name, &SessionConfig::default());
         let config = SessionConfig {
             content: ContentPolicy {
@@ -255,4 +282,111 @@ fn switching_content_capture_off_removes_all_content_and_nothing_else() {
             assert!(!text.contains(p.as_str()), "{name}: the prompt leaked");
         }
     }
+}
+
+fn spans_named<'a>(spans: &'a [SpanRecord], prefix: &str) -> Vec<&'a SpanRecord> {
+    spans
+        .iter()
+        .filter(|s| s.name.starts_with(prefix))
+        .collect()
+}
+
+#[test]
+fn a_compaction_marks_its_summary_call_once_and_the_turn_goes_on() {
+    let spans = replay_with("compaction", &SessionConfig::default());
+    let summaries: Vec<_> = spans
+        .iter()
+        .filter(|s| s.attr(key::CONVERSATION_COMPACTED).is_some())
+        .collect();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(
+        summaries[0].str_attr(key::CODEX_REQUEST_KIND),
+        Some("compaction")
+    );
+    let turns = spans_named(&spans, "turn");
+    assert_eq!(turns.len(), 1, "the user's turn stays one turn");
+    let event = &turns[0].events[0];
+    assert_eq!(event.name, key::EVENT_COMPACTION);
+    assert!(event
+        .attributes
+        .iter()
+        .any(|(k, v)| k == key::CODEX_COMPACTION_TRIGGER
+            && *v == codex_otel::span::AttrValue::Str("auto".into())));
+    let after = spans_named(&spans, "chat")
+        .into_iter()
+        .filter(|c| c.start > summaries[0].end);
+    assert_eq!(after.count(), 1, "the turn goes on after the compaction");
+}
+
+#[test]
+fn an_interrupted_turn_is_closed_and_marked() {
+    for name in ["interrupt", "interrupt-tool"] {
+        let spans = replay_with(name, &SessionConfig::default());
+        let turn = spans_named(&spans, "turn")[0];
+        assert_eq!(
+            turn.attr(key::CODEX_TURN_INTERRUPTED),
+            Some(&codex_otel::span::AttrValue::Bool(true))
+        );
+        assert!(
+            spans.iter().any(|s| s.parent_span_id.is_none()),
+            "{name}: the session still closes"
+        );
+    }
+    let spans = replay_with("interrupt-tool", &SessionConfig::default());
+    let tool = spans_named(&spans, "execute_tool")[0];
+    assert_eq!(tool.str_attr(key::ERROR_TYPE), Some("interrupted"));
+}
+
+#[test]
+fn blocked_and_failing_tool_calls_are_errors_and_successful_ones_are_not() {
+    let cases = [
+        ("pretool-deny", Some("blocked_by_hook")),
+        ("failing-command", Some("exit_code")),
+        ("shell", None),
+    ];
+    for (name, error) in cases {
+        let spans = replay_with(name, &SessionConfig::default());
+        let tool = spans_named(&spans, "execute_tool")[0];
+        assert_eq!(tool.str_attr(key::ERROR_TYPE), error, "{name}");
+        assert_eq!(
+            matches!(tool.status, codex_otel::span::SpanStatus::Error(_)),
+            error.is_some()
+        );
+    }
+}
+
+#[test]
+fn a_permission_request_is_an_event_on_the_tool_call_it_was_about() {
+    let spans = replay_with("permission", &SessionConfig::default());
+    let tool = spans_named(&spans, "execute_tool")[0];
+    assert_eq!(tool.events.len(), 1);
+    let attrs = &tool.events[0].attributes;
+    let get = |k: &str| {
+        attrs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        get("codex.permission.decision"),
+        Some(codex_otel::span::AttrValue::Str("approved".into()))
+    );
+    assert_eq!(
+        get("codex.permission.tool"),
+        Some(codex_otel::span::AttrValue::Str("Bash".into()))
+    );
+}
+
+#[test]
+fn the_approval_reviewer_thread_is_traced_under_the_turn_it_served() {
+    let spans = replay_with("permission-review", &SessionConfig::default());
+    let reviewer = spans
+        .iter()
+        .find(|s| s.name == "invoke_agent guardian_review")
+        .expect("reviewer span");
+    let turn = spans
+        .iter()
+        .find(|s| Some(s.span_id) == reviewer.parent_span_id)
+        .unwrap();
+    assert!(turn.name.starts_with("turn"));
 }
