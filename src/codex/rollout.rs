@@ -200,6 +200,8 @@ pub enum EventMsg {
         last_agent_message: Option<String>,
         /// Time to first token, in milliseconds.
         time_to_first_token_ms: Option<u64>,
+        /// Why the turn failed (a model request error), when it did.
+        error: Option<TurnError>,
     },
     /// A turn was aborted (interrupted).
     TurnAborted {
@@ -221,6 +223,31 @@ pub enum EventMsg {
     },
     /// Any other event type, by name.
     Other(String),
+}
+
+/// A turn's failure as `task_complete.error` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnError {
+    /// A low-cardinality class: the provider's error code, else Codex's `codex_error_info`.
+    pub kind: String,
+    /// The provider's message, else Codex's whole message.
+    pub message: String,
+}
+
+impl TurnError {
+    fn from_payload(error: &Value) -> Option<Self> {
+        let raw = str_field(error, "message").unwrap_or_default();
+        let provider: Option<Value> = serde_json::from_str(&raw).ok();
+        let provider_error = provider.as_ref().and_then(|p| p.get("error"));
+        let kind = provider_error
+            .and_then(|e| str_field(e, "code").or_else(|| str_field(e, "type")))
+            .or_else(|| str_field(error, "codex_error_info"))
+            .unwrap_or_else(|| "_OTHER".to_owned());
+        let message = provider_error
+            .and_then(|e| str_field(e, "message"))
+            .unwrap_or(raw);
+        Some(TurnError { kind, message })
+    }
 }
 
 /// The `item_completed` items codex-otel uses.
@@ -448,6 +475,10 @@ fn event_msg(payload: &Value) -> EventMsg {
             turn_id,
             last_agent_message: str_field(payload, "last_agent_message"),
             time_to_first_token_ms: u64_field(payload, "time_to_first_token_ms"),
+            error: payload
+                .get("error")
+                .filter(|e| e.is_object())
+                .and_then(TurnError::from_payload),
         },
         ("turn_aborted", turn_id) => EventMsg::TurnAborted {
             turn_id,

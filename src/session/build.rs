@@ -157,6 +157,14 @@ impl Builder<'_> {
                 )],
             });
         }
+        let mut status = SpanStatus::Unset;
+        if let Some(RolloutEnd::Complete {
+            error: Some(error), ..
+        }) = &turn.rollout_end
+        {
+            attrs.str(key::ERROR_TYPE, error.kind.clone());
+            status = SpanStatus::Error(error.message.clone());
+        }
         let start = turn.start.unwrap_or(end);
         self.span(
             SpanKey::Turn(turn_id),
@@ -167,7 +175,7 @@ impl Builder<'_> {
             end,
             attrs,
             events,
-            SpanStatus::Unset,
+            status,
         )
     }
 

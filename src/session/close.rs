@@ -71,7 +71,7 @@ fn turn_end(state: &mut SessionState, turn_id: &str, finishing: bool) -> Option<
         }
     }
     let recorded = match &turn.rollout_end {
-        Some(RolloutEnd::Aborted { at, .. } | RolloutEnd::Complete { at }) => *at,
+        Some(RolloutEnd::Aborted { at, .. } | RolloutEnd::Complete { at, .. }) => *at,
         None => None,
     };
     recorded

@@ -111,10 +111,12 @@ impl SessionState {
             EventMsg::TaskComplete {
                 turn_id,
                 last_agent_message,
+                error,
                 ..
             } => {
                 if let Some(turn) = self.turns.get_mut(turn_id) {
-                    turn.rollout_end = Some(RolloutEnd::Complete { at: ts });
+                    let error = error.clone();
+                    turn.rollout_end = Some(RolloutEnd::Complete { at: ts, error });
                     if last_agent_message.is_some() {
                         turn.last_assistant_message = last_agent_message.clone();
                     }

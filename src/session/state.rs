@@ -2,7 +2,7 @@
 //! model calls, tool calls, runs and sub-agents. Plain data; the rules live in `machine.rs`.
 
 use super::messages::{ChatMessage, Part};
-use crate::codex::rollout::{SessionMeta, TokenUsage};
+use crate::codex::rollout::{SessionMeta, TokenUsage, TurnError};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
@@ -114,6 +114,7 @@ pub(crate) struct ToolState {
 pub(crate) enum RolloutEnd {
     Complete {
         at: Option<SystemTime>,
+        error: Option<TurnError>,
     },
     Aborted {
         at: Option<SystemTime>,

@@ -390,3 +390,14 @@ fn the_approval_reviewer_thread_is_traced_under_the_turn_it_served() {
         .unwrap();
     assert!(turn.name.starts_with("turn"));
 }
+
+#[test]
+fn a_failed_model_request_makes_the_turn_an_error_with_the_provider_code() {
+    let spans = replay_with("model-error", &SessionConfig::default());
+    let turn = spans_named(&spans, "turn")[0];
+    assert_eq!(turn.str_attr(key::ERROR_TYPE), Some("mock_scripted_error"));
+    let codex_otel::span::SpanStatus::Error(message) = &turn.status else {
+        panic!("the turn is not an error: {:?}", turn.status)
+    };
+    assert!(message.contains("always fails"), "{message}");
+}

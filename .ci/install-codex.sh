@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# install-codex.sh: installs the pinned Codex CLI (npm @openai/codex) into a project-local prefix.
+#
+# Contract:
+# - Installs `@openai/codex@$CODEX_VERSION` (default 0.169.0) with npm into
+#   `$CODEX_PREFIX` (default `<repo>/.work/codex`, gitignored); needs only node + npm and the
+#   npm registry.
+# - Idempotent: when `$CODEX_PREFIX/node_modules/.bin/codex --version` already prints
+#   `codex-cli $CODEX_VERSION`, nothing is downloaded.
+# - On success prints exactly one line on stdout: the absolute path of the `codex` binary
+#   (suitable for `CODEX_BIN=$(.ci/install-codex.sh)`); progress goes to stderr.
+# - Exits non-zero if the installed binary does not report the pinned version.
+set -euo pipefail
+
+version="${CODEX_VERSION:-0.169.0}"
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+prefix="${CODEX_PREFIX:-$repo_root/.work/codex}"
+bin="$prefix/node_modules/.bin/codex"
+want="codex-cli $version"
+
+installed_version() {
+  if [ -x "$bin" ]; then
+    "$bin" --version 2>/dev/null </dev/null || true
+  fi
+}
+
+if [ "$(installed_version)" != "$want" ]; then
+  echo "installing @openai/codex@$version into $prefix" >&2
+  mkdir -p "$prefix"
+  # A private package.json keeps npm from walking up into the repository.
+  if [ ! -f "$prefix/package.json" ]; then
+    printf '{"name":"codex-otel-test-codex","private":true}\n' >"$prefix/package.json"
+  fi
+  npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error \
+    "@openai/codex@$version" >&2
+fi
+
+got="$(installed_version)"
+if [ "$got" != "$want" ]; then
+  echo "install-codex.sh: expected '$want' from $bin, got '$got'" >&2
+  exit 1
+fi
+echo "$bin"
