@@ -23,6 +23,46 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Draw a trace from the local store as a tree.
     Show(ShowArgs),
+    /// Wait until everything journaled so far is delivered (exit 1 on timeout).
+    Flush(FlushArgs),
+    /// Show the daemon, its sessions, backlog and last error per destination.
+    Status(StatusArgs),
+    /// Ask the daemon to drain and exit.
+    Stop,
+    /// Register the codex-otel hook for all 12 events in `$CODEX_HOME/hooks.json`.
+    Install(InstallArgs),
+    /// Remove what `install` added to `$CODEX_HOME/hooks.json`.
+    Uninstall(InstallArgs),
+}
+
+/// Arguments of `codex-otel flush`.
+#[derive(Debug, Args)]
+pub struct FlushArgs {
+    /// Only this session (default: every session).
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
+}
+
+/// Arguments of `codex-otel status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `codex-otel install` and `uninstall`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Codex's home directory.
+    #[arg(long, env = "CODEX_HOME")]
+    pub codex_home: Option<PathBuf>,
+    /// The codex-otel binary the hooks run (default: this executable).
+    #[arg(long)]
+    pub bin: Option<PathBuf>,
 }
 
 /// Arguments of `codex-otel hook`.

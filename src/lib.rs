@@ -17,14 +17,18 @@
 //! - [`paths`]: every on-disk location, derived from one state directory.
 //! - [`wire`]: messages between the hook and the daemon over the Unix socket.
 //! - [`cli`]: the command-line definitions (clap).
+//! - [`client`]: `flush`, `status` and `stop`: requests to the running daemon.
+//! - [`install`]: registers the hook in `$CODEX_HOME/hooks.json` (the plugin is the other way).
 //! - [`logging`]: codex-otel's own diagnostics, to a file under the state directory.
 
 pub mod cli;
+pub mod client;
 pub mod codex;
 pub mod config;
 pub mod daemon;
 pub mod export;
 pub mod hook;
+pub mod install;
 pub mod journal;
 pub mod logging;
 pub mod paths;

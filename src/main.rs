@@ -12,6 +12,11 @@ fn main() -> ExitCode {
         Command::Daemon(args) => report(codex_otel::daemon::main(&args)),
         Command::Replay(args) => report(codex_otel::replay::main(&args)),
         Command::Show(args) => report(codex_otel::show::main(&args)),
+        Command::Flush(args) => report(codex_otel::client::flush(&args)),
+        Command::Status(args) => report(codex_otel::client::status(&args)),
+        Command::Stop => report(codex_otel::client::stop()),
+        Command::Install(args) => report(codex_otel::install::install(&args)),
+        Command::Uninstall(args) => report(codex_otel::install::uninstall(&args)),
     }
 }
 

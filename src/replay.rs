@@ -134,23 +134,55 @@ fn read_rollout(path: &Path) -> Vec<RolloutLine> {
         .collect()
 }
 
-/// Entry point of `codex-otel replay`.
+/// Entry point of `codex-otel replay`: replays, then writes the spans to `--spans-out` or
+/// exports them to the configured destinations (the local store when nothing is configured).
 pub fn main(args: &crate::cli::ReplayArgs) -> anyhow::Result<()> {
     let hooks = read_hooks(&args.hooks)?;
-    let spans = replay(
-        &hooks,
-        args.transcripts.as_deref(),
-        &SessionConfig::default(),
-    )?;
-    let out = args.spans_out.clone().ok_or_else(|| {
-        anyhow::anyhow!("exporting to destinations is not wired yet; pass --spans-out")
-    })?;
+    let vars = |name: &str| std::env::var(name).ok();
+    let (config, problems) = crate::config::session::session_config(vars);
+    for problem in problems {
+        eprintln!("codex-otel: {problem}");
+    }
+    let spans = replay(&hooks, args.transcripts.as_deref(), &config)?;
+    match &args.spans_out {
+        Some(path) => write_spans(path, &spans)?,
+        None => export(&spans)?,
+    }
+    eprintln!("replayed {} spans", spans.len());
+    Ok(())
+}
+
+fn write_spans(path: &Path, spans: &[SpanRecord]) -> anyhow::Result<()> {
     let mut text = String::new();
-    for span in &spans {
+    for span in spans {
         text.push_str(&serde_json::to_string(span)?);
         text.push('\n');
     }
-    std::fs::write(out, text)?;
-    eprintln!("replayed {} spans", spans.len());
+    std::fs::write(path, text)?;
     Ok(())
+}
+
+fn export(spans: &[SpanRecord]) -> anyhow::Result<()> {
+    let state = crate::paths::StateDir::from_env();
+    let configs = crate::config::destinations_from_env(&state)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut fanout =
+            crate::export::Fanout::new(crate::export::build_destinations(&configs).await?);
+        let mut failed = Vec::new();
+        for result in fanout.export(spans).await {
+            if let Err(error) = result.result {
+                failed.push(format!(
+                    "{}: {:#}",
+                    result.destination,
+                    anyhow::Error::from(error)
+                ));
+            }
+        }
+        fanout.shutdown().await;
+        anyhow::ensure!(failed.is_empty(), "export failed: {}", failed.join("; "));
+        Ok(())
+    })
 }

@@ -1,1 +1,628 @@
-//! TODO
+//! Incremental reading of append-only newline-delimited files from a byte offset.
+//!
+//! Contract:
+//! - A [`LineTail`] remembers one resumable *offset*: the position just after the last line it
+//!   returned (or skipped). Persist [`LineTail::offset`] and pass it to [`LineTail::new`] to
+//!   resume after a restart; every offset reported with a line is such a resumable position.
+//! - Only complete lines are returned (without their `\n`). A partial last line is held back,
+//!   not consumed, until its newline arrives; nothing about it is buffered between calls.
+//! - Each call is bounded by [`Limits`]: at most `max_lines` lines, about `max_bytes` bytes of
+//!   lines (checked between lines), and a read budget so a call always returns. When a limit
+//!   stops a call, [`Batch::more`] is true and the caller should call again.
+//! - A line longer than `max_line_bytes` is skipped and counted, never buffered: once the
+//!   limit is passed the rest of the line is discarded as it is read, across calls.
+//! - A file that shrinks below what was read, or is replaced by another file (new inode), is
+//!   reported as a [`Reset`] and read again from offset 0.
+//! - A missing file is not an error: it has no lines yet.
+//!
+//! std only: the daemon calls it from blocking tasks; the journal reader and the rollout tail
+//! ([`crate::codex::tail`]) are built on it.
+
+use std::fs::{File, Metadata};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Lines returned per call by default. At the limit the call returns with `more = true`.
+pub const DEFAULT_MAX_LINES: usize = 1024;
+/// Bytes of lines returned per call by default (checked between lines, so one line may pass
+/// it). At the limit the call returns with `more = true`.
+pub const DEFAULT_MAX_BYTES: usize = 8 << 20;
+/// Longest line kept by default; longer lines are skipped and counted.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
+/// Size of each read(2).
+const CHUNK_BYTES: usize = 64 << 10;
+
+/// Per-call bounds of a [`LineTail`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most lines returned by one call.
+    pub max_lines: usize,
+    /// Bytes of lines after which a call stops (checked between lines).
+    pub max_bytes: usize,
+    /// Longest line kept; longer lines are skipped and counted in [`Batch::overlong`].
+    pub max_line_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_lines: DEFAULT_MAX_LINES,
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+        }
+    }
+}
+
+impl Limits {
+    /// Bytes one call may read: enough to finish any line that fits `max_line_bytes` even
+    /// after `max_bytes` of earlier lines, so every call makes progress.
+    fn read_budget(&self) -> u64 {
+        (self.max_bytes as u64)
+            .saturating_add(self.max_line_bytes as u64)
+            .saturating_add(CHUNK_BYTES as u64)
+    }
+}
+
+/// Why reading started over from offset 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reset {
+    /// The file (or decoded stream) is now shorter than what had been read.
+    Shrunk {
+        /// How far it had been read.
+        read: u64,
+        /// Its length now.
+        len: u64,
+    },
+    /// The path now names a different file (rotation or re-creation).
+    Replaced,
+}
+
+/// How a stream ends when it has no more bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// The stream may still grow: a last line without `\n` is held back.
+    Growing,
+    /// The stream is complete (e.g. a compressed file): a last line without `\n` is a line.
+    Complete,
+}
+
+/// What one call returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch<T = Vec<u8>> {
+    /// Each item with the resumable offset just after its line.
+    pub items: Vec<(u64, T)>,
+    /// Lines skipped because they were longer than `max_line_bytes`.
+    pub overlong: u64,
+    /// Lines a parser rejected (see [`Batch::parse`]); always 0 for raw lines.
+    pub invalid: u64,
+    /// Set when reading started over from offset 0 in this call.
+    pub reset: Option<Reset>,
+    /// True when the file does not exist (yet, or any more).
+    pub missing: bool,
+    /// True when a limit stopped the call: call again for more.
+    pub more: bool,
+    /// The resumable offset after this call.
+    pub offset: u64,
+}
+
+impl<T> Batch<T> {
+    fn empty(offset: u64) -> Self {
+        Batch {
+            items: Vec::new(),
+            overlong: 0,
+            invalid: 0,
+            reset: None,
+            missing: false,
+            more: false,
+            offset,
+        }
+    }
+}
+
+impl Batch<Vec<u8>> {
+    /// Parses each line with `parse`; lines it rejects (`None`) are counted in `invalid`,
+    /// blank lines are dropped silently.
+    pub fn parse<T>(self, mut parse: impl FnMut(&[u8]) -> Option<T>) -> Batch<T> {
+        let mut batch = Batch {
+            overlong: self.overlong,
+            invalid: self.invalid,
+            reset: self.reset,
+            missing: self.missing,
+            more: self.more,
+            ..Batch::empty(self.offset)
+        };
+        for (offset, line) in self.items {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match parse(&line) {
+                Some(item) => batch.items.push((offset, item)),
+                None => batch.invalid += 1,
+            }
+        }
+        batch
+    }
+}
+
+/// Why a file could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Opening or inspecting the file failed (other than it not existing).
+    #[error("cannot open {path}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Seeking, reading or decoding the file failed.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Incremental line reader over one append-only file (see the module docs).
+#[derive(Debug, Clone)]
+pub struct LineTail {
+    limits: Limits,
+    /// Resumable position: just after the last line returned or skipped.
+    offset: u64,
+    /// Where the next read starts: `offset`, or further inside an overlong line being skipped.
+    scan: u64,
+    /// True while discarding the rest of an overlong line.
+    skipping: bool,
+    /// Furthest position seen, to detect shrinking.
+    seen: u64,
+    /// `(device, inode)` of the file last read, to detect replacement.
+    identity: Option<(u64, u64)>,
+}
+
+impl LineTail {
+    /// Starts reading at `offset`, which must be the start of a line (0, or an offset this
+    /// type reported).
+    pub fn new(offset: u64, limits: Limits) -> Self {
+        LineTail {
+            limits,
+            offset,
+            scan: offset,
+            skipping: false,
+            seen: offset,
+            identity: None,
+        }
+    }
+
+    /// The resumable offset: persist it to continue after a restart.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Reads the next lines of a plain file, seeking to where the last call stopped.
+    pub fn read_file(&mut self, path: &Path) -> Result<Batch, Error> {
+        let Some((mut file, len, reset)) = self.open(path)? else {
+            return Ok(self.missing());
+        };
+        let reset = reset.or_else(|| {
+            let shrunk = Reset::Shrunk {
+                read: self.seen,
+                len,
+            };
+            (len < self.seen).then(|| self.restart(shrunk))
+        });
+        let read_error = |source| Error::Read {
+            path: path.to_owned(),
+            source,
+        };
+        file.seek(SeekFrom::Start(self.scan)).map_err(read_error)?;
+        let mut batch = self
+            .read_from(file, StreamEnd::Growing)
+            .map_err(read_error)?;
+        batch.reset = reset;
+        Ok(batch)
+    }
+
+    /// Reads the next lines of a file whose content is `decode(file)` (e.g. a zstd stream).
+    /// The decoded stream is read from its start and the part already read is skipped, so
+    /// this suits files written once; the stream is treated as complete.
+    pub fn read_decoded<R: Read>(
+        &mut self,
+        path: &Path,
+        decode: impl FnOnce(File) -> io::Result<R>,
+    ) -> Result<Batch, Error> {
+        let Some((file, _, reset)) = self.open(path)? else {
+            return Ok(self.missing());
+        };
+        let read_error = |source| Error::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let stream = decode(file).map_err(read_error)?;
+        let mut batch = self
+            .read_stream(stream, StreamEnd::Complete)
+            .map_err(read_error)?;
+        batch.reset = batch.reset.or(reset);
+        Ok(batch)
+    }
+
+    /// Reads the next lines from `stream`, which yields the content from byte 0: the part
+    /// already read is skipped. A stream shorter than that is reported as [`Reset::Shrunk`]
+    /// and read from 0 on the next call.
+    pub fn read_stream(&mut self, mut stream: impl Read, end: StreamEnd) -> io::Result<Batch> {
+        let skipped = io::copy(&mut (&mut stream).take(self.scan), &mut io::sink())?;
+        if skipped < self.scan {
+            let reset = self.restart(Reset::Shrunk {
+                read: self.seen,
+                len: skipped,
+            });
+            let mut batch = Batch::empty(0);
+            batch.reset = Some(reset);
+            return Ok(batch);
+        }
+        self.read_from(stream, end)
+    }
+
+    /// Opens `path`; `None` when it does not exist. Detects a replaced file.
+    fn open(&mut self, path: &Path) -> Result<Option<(File, u64, Option<Reset>)>, Error> {
+        let open_error = |source| Error::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(open_error(e)),
+        };
+        let meta: Metadata = file.metadata().map_err(open_error)?;
+        let identity = (meta.dev(), meta.ino());
+        let reset = match self.identity.replace(identity) {
+            Some(previous) if previous != identity => Some(self.restart(Reset::Replaced)),
+            _ => None,
+        };
+        Ok(Some((file, meta.len(), reset)))
+    }
+
+    fn missing(&self) -> Batch {
+        let mut batch = Batch::empty(self.offset);
+        batch.missing = true;
+        batch
+    }
+
+    /// Forgets all progress so the next read starts at offset 0; returns `reset`.
+    fn restart(&mut self, reset: Reset) -> Reset {
+        self.offset = 0;
+        self.scan = 0;
+        self.seen = 0;
+        self.skipping = false;
+        reset
+    }
+
+    /// Reads lines from `source`, positioned at `self.scan`.
+    fn read_from(&mut self, mut source: impl Read, end: StreamEnd) -> io::Result<Batch> {
+        let mut cut = Cutter {
+            tail: self,
+            batch: Batch::empty(0),
+            line: Vec::new(),
+            bytes: 0,
+        };
+        let mut chunk = vec![0; CHUNK_BYTES];
+        let mut pos = cut.tail.scan;
+        let budget_end = pos.saturating_add(cut.tail.limits.read_budget());
+        loop {
+            if cut.full() || pos >= budget_end {
+                cut.batch.more = true;
+                break;
+            }
+            let n = match source.read(&mut chunk) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                if end == StreamEnd::Complete {
+                    cut.end_last_line(pos);
+                }
+                break;
+            }
+            let fed = cut.feed(&chunk[..n], pos);
+            pos += n as u64;
+            cut.tail.seen = cut.tail.seen.max(pos);
+            if !fed {
+                cut.batch.more = true;
+                break;
+            }
+        }
+        let mut batch = cut.batch;
+        // A held-back partial line is re-read next time rather than kept; an overlong line
+        // being skipped continues where the discarding stopped.
+        self.scan = if self.skipping { pos } else { self.offset };
+        batch.offset = self.offset;
+        Ok(batch)
+    }
+}
+
+/// Cuts a byte stream into lines for one call of [`LineTail::read_from`].
+struct Cutter<'a> {
+    tail: &'a mut LineTail,
+    batch: Batch,
+    /// The current partial line (empty while skipping).
+    line: Vec<u8>,
+    /// Bytes of lines returned so far.
+    bytes: usize,
+}
+
+impl Cutter<'_> {
+    fn full(&self) -> bool {
+        let limits = &self.tail.limits;
+        self.batch.items.len() >= limits.max_lines.max(1) || self.bytes >= limits.max_bytes
+    }
+
+    /// Consumes one chunk that starts at absolute position `pos`. Returns false when a limit
+    /// stopped it after a line (the rest of the chunk is left for the next call).
+    fn feed(&mut self, chunk: &[u8], pos: u64) -> bool {
+        let mut start = 0;
+        while let Some(i) = chunk[start..].iter().position(|&b| b == b'\n') {
+            let newline = start + i;
+            self.end_line(&chunk[start..newline], pos + newline as u64 + 1);
+            start = newline + 1;
+            if self.full() {
+                return false;
+            }
+        }
+        self.extend(&chunk[start..]);
+        true
+    }
+
+    /// Adds bytes of a line whose end has not been seen; switches to skipping when too long.
+    fn extend(&mut self, part: &[u8]) {
+        if self.tail.skipping {
+            return;
+        }
+        if self.line.len() + part.len() > self.tail.limits.max_line_bytes {
+            self.tail.skipping = true;
+            self.line = Vec::new();
+        } else {
+            self.line.extend_from_slice(part);
+        }
+    }
+
+    /// Ends the current line with its last bytes `part`; `after` is the offset after it.
+    fn end_line(&mut self, part: &[u8], after: u64) {
+        self.extend(part);
+        if self.tail.skipping {
+            self.tail.skipping = false;
+            self.batch.overlong += 1;
+        } else {
+            let line = std::mem::take(&mut self.line);
+            self.bytes += line.len() + 1;
+            self.batch.items.push((after, line));
+        }
+        self.tail.offset = after;
+    }
+
+    /// At the end of a complete stream (position `pos`), its last unterminated line counts.
+    fn end_last_line(&mut self, pos: u64) {
+        if self.tail.skipping || !self.line.is_empty() {
+            self.end_line(&[], pos);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::{Cursor, Write};
+
+    fn limits(max_lines: usize, max_bytes: usize, max_line_bytes: usize) -> Limits {
+        Limits {
+            max_lines,
+            max_bytes,
+            max_line_bytes,
+        }
+    }
+
+    fn stream(tail: &mut LineTail, data: &[u8], end: StreamEnd) -> Batch {
+        tail.read_stream(Cursor::new(data), end).unwrap()
+    }
+
+    fn texts(batch: &Batch) -> Vec<String> {
+        let lines = batch.items.iter().map(|(_, l)| l.as_slice());
+        lines
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect()
+    }
+
+    fn append(path: &Path, bytes: &[u8]) {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        file.write_all(bytes).unwrap();
+    }
+
+    /// Yields at most `step` bytes per read, to cross chunk boundaries everywhere.
+    struct Trickle<R>(R, usize);
+
+    impl<R: Read> Read for Trickle<R> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.1);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    #[test]
+    fn complete_lines_come_with_the_offset_after_each() {
+        let mut tail = LineTail::new(0, Limits::default());
+        let batch = stream(&mut tail, b"a\nbc\n", StreamEnd::Growing);
+        assert_eq!(batch.items, vec![(2, b"a".to_vec()), (5, b"bc".to_vec())]);
+        assert_eq!((batch.offset, batch.more), (5, false));
+    }
+
+    #[test]
+    fn a_partial_last_line_is_held_back_until_completed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.ndjson");
+        append(&path, b"one\ntw");
+        let mut tail = LineTail::new(0, Limits::default());
+        assert_eq!(texts(&tail.read_file(&path).unwrap()), ["one"]);
+        assert_eq!(tail.offset(), 4);
+        assert!(tail.read_file(&path).unwrap().items.is_empty());
+        append(&path, b"o\n");
+        let batch = tail.read_file(&path).unwrap();
+        assert_eq!(batch.items, vec![(8, b"two".to_vec())]);
+    }
+
+    #[test]
+    fn a_complete_stream_ends_its_last_line_without_a_newline() {
+        let mut tail = LineTail::new(0, Limits::default());
+        let batch = stream(&mut tail, b"a\nb", StreamEnd::Complete);
+        assert_eq!(texts(&batch), ["a", "b"]);
+        assert_eq!(batch.offset, 3);
+    }
+
+    #[test]
+    fn batches_stop_at_the_line_and_byte_limits_and_resume() {
+        let data = b"1\n22\n333\n4444\n";
+        let mut tail = LineTail::new(0, limits(2, 1 << 20, 100));
+        let first = stream(&mut tail, data, StreamEnd::Growing);
+        assert_eq!(
+            (texts(&first), first.more),
+            (vec!["1".into(), "22".into()], true)
+        );
+        let mut tail = LineTail::new(first.offset, limits(100, 4, 100));
+        let second = stream(&mut tail, data, StreamEnd::Growing);
+        assert_eq!(texts(&second), ["333"]);
+        assert!(second.more);
+        let third = stream(&mut tail, data, StreamEnd::Growing);
+        assert_eq!(texts(&third), ["4444"]);
+        let last = stream(&mut tail, data, StreamEnd::Growing);
+        assert_eq!((last.items.len(), last.more, last.offset), (0, false, 14));
+    }
+
+    #[test]
+    fn an_overlong_line_is_skipped_and_counted_not_buffered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.ndjson");
+        let mut tail = LineTail::new(0, limits(100, 1 << 20, 4));
+        append(&path, b"ok\n0123456789");
+        let batch = tail.read_file(&path).unwrap();
+        assert_eq!((texts(&batch), batch.overlong), (vec!["ok".into()], 0));
+        append(&path, b"abcdef");
+        assert_eq!(tail.read_file(&path).unwrap().overlong, 0);
+        append(&path, b"xyz\nfine\n");
+        let batch = tail.read_file(&path).unwrap();
+        assert_eq!((texts(&batch), batch.overlong), (vec!["fine".into()], 1));
+        assert_eq!(batch.offset, std::fs::metadata(&path).unwrap().len());
+    }
+
+    #[test]
+    fn a_missing_file_has_no_lines_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tail = LineTail::new(0, Limits::default());
+        let batch = tail.read_file(&dir.path().join("absent")).unwrap();
+        assert!(batch.missing && batch.items.is_empty() && batch.reset.is_none());
+    }
+
+    #[test]
+    fn a_truncated_file_is_reported_and_read_from_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.ndjson");
+        append(&path, b"first line\nsecond\n");
+        let mut tail = LineTail::new(0, Limits::default());
+        assert_eq!(tail.read_file(&path).unwrap().items.len(), 2);
+        std::fs::write(&path, b"new\n").unwrap();
+        let batch = tail.read_file(&path).unwrap();
+        assert_eq!(batch.reset, Some(Reset::Shrunk { read: 18, len: 4 }));
+        assert_eq!(texts(&batch), ["new"]);
+    }
+
+    #[test]
+    fn a_replaced_file_is_reported_and_read_from_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.ndjson");
+        append(&path, b"old\n");
+        let mut tail = LineTail::new(0, Limits::default());
+        tail.read_file(&path).unwrap();
+        let other = dir.path().join("g.ndjson");
+        append(&other, b"new line\nmore\n");
+        std::fs::rename(&other, &path).unwrap();
+        let batch = tail.read_file(&path).unwrap();
+        assert_eq!(batch.reset, Some(Reset::Replaced));
+        assert_eq!(texts(&batch), ["new line", "more"]);
+    }
+
+    #[test]
+    fn a_stream_shorter_than_the_offset_is_reported_as_shrunk() {
+        let mut tail = LineTail::new(10, Limits::default());
+        let batch = stream(&mut tail, b"ab\n", StreamEnd::Complete);
+        assert_eq!(batch.reset, Some(Reset::Shrunk { read: 10, len: 3 }));
+        assert_eq!(tail.offset(), 0);
+    }
+
+    #[test]
+    fn parse_counts_rejected_lines_and_drops_blank_ones() {
+        let mut tail = LineTail::new(0, Limits::default());
+        let batch = stream(&mut tail, b"1\n\nx\n  \n3\n", StreamEnd::Growing);
+        let parsed = batch.parse(|l| std::str::from_utf8(l).ok()?.parse::<u32>().ok());
+        assert_eq!(parsed.items, vec![(2, 1), (10, 3)]);
+        assert_eq!(parsed.invalid, 1);
+    }
+
+    /// Lines (no `\n` inside), cut points for appending their concatenation in chunks, a
+    /// read size and a line-length limit.
+    fn chunked_lines() -> impl Strategy<Value = (Vec<Vec<u8>>, Vec<usize>, usize, usize)> {
+        let byte = any::<u8>().prop_filter("no newline", |b| *b != b'\n');
+        let line = proptest::collection::vec(byte, 0..12);
+        (
+            proptest::collection::vec(line, 0..8),
+            proptest::collection::vec(0usize..40, 0..6),
+            1usize..7,
+            1usize..14,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        #[test]
+        fn any_chunking_of_appends_yields_the_same_lines(
+            (lines, cuts, step, max_line) in chunked_lines()
+        ) {
+            let data: Vec<u8> = lines.iter().flat_map(|l| l.iter().copied().chain([b'\n'])).collect();
+            let mut ends: Vec<usize> = cuts.into_iter().map(|c| c.min(data.len())).collect();
+            ends.sort_unstable();
+            ends.push(data.len());
+            let mut tail = LineTail::new(0, limits(3, 1 << 20, max_line));
+            let (mut got, mut overlong) = (Vec::new(), 0);
+            for end in ends {
+                loop {
+                    let visible = Trickle(Cursor::new(&data[..end]), step);
+                    let batch = tail.read_stream(visible, StreamEnd::Growing).unwrap();
+                    prop_assert!(batch.reset.is_none());
+                    got.extend(batch.items);
+                    overlong += batch.overlong;
+                    if !batch.more { break; }
+                }
+            }
+            let mut offset = 0;
+            let mut expected = Vec::new();
+            for line in &lines {
+                offset += line.len() as u64 + 1;
+                if line.len() <= max_line {
+                    expected.push((offset, line.clone()));
+                }
+            }
+            prop_assert_eq!(overlong as usize, lines.len() - expected.len());
+            prop_assert_eq!(got, expected);
+            prop_assert_eq!(tail.offset(), data.len() as u64);
+        }
+    }
+}

@@ -1,1 +1,453 @@
-//! TODO
+//! Messages between clients (the hook, `codex-otel` commands) and the daemon over its Unix
+//! socket ([`crate::paths::StateDir::socket`]).
+//!
+//! # Protocol
+//!
+//! - Every message is one frame: a 4-byte big-endian length, then that many bytes of JSON.
+//!   A frame longer than [`MAX_FRAME_BYTES`] is refused before it is read ([`Error::TooLarge`]).
+//! - A client connects, sends one [`Request`] and, except for [`Request::Poke`], reads one
+//!   [`Response`]; then the connection closes. A poke is fire-and-forget: the hook never
+//!   waits for the daemon, because the event is already durable in the journal.
+//! - A poke carries the hook's [`Route`]: the destination-relevant environment of the
+//!   session (it may hold credentials). It travels only over this socket, which lives in the
+//!   0700 state directory; it is never written to disk or logs, and its `Debug` shows names
+//!   only.
+//!
+//! The blocking client functions ([`send`], [`request`]) are for the hook and the CLI. The
+//! daemon's async side reads a header, checks it with [`frame_len`], reads the body and calls
+//! [`decode`] (or [`try_decode`] on a buffer), and answers with [`encode`].
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use socket2::{Domain, SockAddr, Socket, Type};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Largest frame body accepted or produced. Bigger frames are refused with
+/// [`Error::TooLarge`]; no message needs more than a few kilobytes.
+pub const MAX_FRAME_BYTES: usize = 1 << 20;
+/// Size of the length header in front of each frame body.
+pub const HEADER_BYTES: usize = 4;
+
+/// Name prefixes of the environment variables a [`Route`] carries.
+pub const ROUTE_PREFIXES: [&str; 4] =
+    ["OTEL_", "BRAINTRUST_", "TRACE_TO_BRAINTRUST", "CODEX_OTEL_"];
+/// Exact names a [`Route`] carries as well: where to attach the session's trace.
+pub const ROUTE_NAMES: [&str; 4] = [
+    "CODEX_PARENT_SPAN_ID",
+    "CODEX_ROOT_SPAN_ID",
+    "TRACEPARENT",
+    "TRACESTATE",
+];
+
+/// The destination-relevant environment of a hook: the variables named by
+/// [`ROUTE_PREFIXES`] and [`ROUTE_NAMES`]. Values may be secrets: `Debug` prints names only.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Route(BTreeMap<String, String>);
+
+impl Route {
+    /// The route of this process's environment.
+    pub fn from_env() -> Self {
+        Self::from_vars(std::env::vars_os())
+    }
+
+    /// The route of an environment given as pairs; names or values that are not UTF-8 are
+    /// left out.
+    pub fn from_vars(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
+        let wanted = |name: &str| {
+            ROUTE_PREFIXES.iter().any(|p| name.starts_with(p)) || ROUTE_NAMES.contains(&name)
+        };
+        let vars = vars.into_iter().filter_map(|(name, value)| {
+            let name = name.into_string().ok().filter(|n| wanted(n))?;
+            Some((name, value.into_string().ok()?))
+        });
+        Route(vars.collect())
+    }
+
+    /// The value of `name`, if the route has it.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// Every `(name, value)`, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// True when no variable was carried.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Route")
+            .field("names", &self.0.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A message to the daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Request {
+    /// An event was appended to `session_id`'s journal: read it. Never answered.
+    Poke {
+        /// The session (root thread) id.
+        session_id: String,
+        /// The environment the session's spans should be routed with.
+        #[serde(default)]
+        route: Route,
+    },
+    /// Export what is journaled so far, for one session or all, within `timeout_ms`.
+    /// Answered with [`Response::Flushed`] or [`Response::TimedOut`].
+    Flush {
+        /// The session, or `None` for every session.
+        session_id: Option<String>,
+        /// How long the daemon may take before answering `TimedOut`.
+        timeout_ms: u64,
+    },
+    /// Answered with [`Response::Status`].
+    Status,
+    /// Shut down in order; answered with [`Response::Stopping`] before the drain starts.
+    Stop,
+}
+
+/// The daemon's answer to a [`Request`] other than a poke.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Response {
+    /// Everything journaled before the flush was exported.
+    Flushed,
+    /// The flush deadline passed first; export continues in the background.
+    TimedOut,
+    /// The daemon's state.
+    Status(DaemonStatus),
+    /// The daemon accepted the stop request.
+    Stopping,
+}
+
+/// What `codex-otel status` shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DaemonStatus {
+    /// The daemon's process id.
+    pub pid: u32,
+    /// The daemon's codex-otel version.
+    pub version: String,
+    /// Time since the daemon started, in milliseconds.
+    pub uptime_ms: u64,
+    /// Sessions the daemon currently follows.
+    pub sessions: Vec<SessionStatus>,
+}
+
+/// One followed session in a [`DaemonStatus`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionStatus {
+    /// The session id.
+    pub session_id: String,
+    /// Journal offset read so far.
+    pub journal_offset: u64,
+    /// Journal offset exported and checkpointed.
+    pub exported_offset: u64,
+}
+
+/// Why a message could not be sent, received or understood.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No daemon is listening: the socket is absent or refuses connections.
+    #[error("no daemon is listening on {path}")]
+    NoDaemon {
+        /// The socket.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Connecting failed otherwise: a timeout, a full backlog, a path too long for a socket.
+    #[error("cannot connect to {path}")]
+    Connect {
+        /// The socket.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Sending or receiving a frame failed, timed out, or the peer closed early.
+    #[error("socket I/O failed")]
+    Io(#[source] io::Error),
+    /// A frame announced (or a message needed) more than [`MAX_FRAME_BYTES`].
+    #[error("frame of {len} bytes exceeds the limit of {MAX_FRAME_BYTES}")]
+    TooLarge {
+        /// The frame's length.
+        len: usize,
+    },
+    /// A frame is not a valid message. The source may quote the frame: log with care.
+    #[error("frame is not a valid message")]
+    Decode(#[source] serde_json::Error),
+    /// A message could not be serialized.
+    #[error("message cannot be encoded")]
+    Encode(#[source] serde_json::Error),
+}
+
+/// Encodes `message` as one frame, header included.
+pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, Error> {
+    let mut frame = vec![0; HEADER_BYTES];
+    serde_json::to_writer(&mut frame, message).map_err(Error::Encode)?;
+    let len = frame.len() - HEADER_BYTES;
+    let header = u32::try_from(len)
+        .ok()
+        .filter(|_| len <= MAX_FRAME_BYTES)
+        .ok_or(Error::TooLarge { len })?;
+    frame[..HEADER_BYTES].copy_from_slice(&header.to_be_bytes());
+    Ok(frame)
+}
+
+/// The body length a header announces, refused above [`MAX_FRAME_BYTES`].
+pub fn frame_len(header: [u8; HEADER_BYTES]) -> Result<usize, Error> {
+    let len = u32::from_be_bytes(header) as usize;
+    if len > MAX_FRAME_BYTES {
+        return Err(Error::TooLarge { len });
+    }
+    Ok(len)
+}
+
+/// Decodes a frame body.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(Error::Decode)
+}
+
+/// Decodes the first frame in `buf`: `None` until the whole frame is there, else the
+/// message and the number of bytes it used.
+pub fn try_decode<T: DeserializeOwned>(buf: &[u8]) -> Result<Option<(T, usize)>, Error> {
+    let Some((header, rest)) = buf.split_first_chunk::<HEADER_BYTES>() else {
+        return Ok(None);
+    };
+    let len = frame_len(*header)?;
+    match rest.get(..len) {
+        Some(body) => Ok(Some((decode(body)?, HEADER_BYTES + len))),
+        None => Ok(None),
+    }
+}
+
+/// Reads one frame from a blocking reader.
+pub fn read_message<T: DeserializeOwned>(reader: &mut impl Read) -> Result<T, Error> {
+    let mut header = [0; HEADER_BYTES];
+    reader.read_exact(&mut header).map_err(Error::Io)?;
+    let mut body = vec![0; frame_len(header)?];
+    reader.read_exact(&mut body).map_err(Error::Io)?;
+    decode(&body)
+}
+
+/// Writes one frame to a blocking writer.
+pub fn write_message<T: Serialize>(writer: &mut impl Write, message: &T) -> Result<(), Error> {
+    writer.write_all(&encode(message)?).map_err(Error::Io)
+}
+
+/// Connects to the daemon's socket; connecting and every later read or write give up after
+/// `timeout`.
+pub fn connect(socket: &Path, timeout: Duration) -> Result<UnixStream, Error> {
+    let connect_error = |source: io::Error| match source.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => Error::NoDaemon {
+            path: socket.to_owned(),
+            source,
+        },
+        _ => Error::Connect {
+            path: socket.to_owned(),
+            source,
+        },
+    };
+    let address = SockAddr::unix(socket).map_err(connect_error)?;
+    let stream = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(connect_error)?;
+    stream
+        .connect_timeout(&address, timeout)
+        .map_err(connect_error)?;
+    let stream = UnixStream::from(stream);
+    stream.set_read_timeout(Some(timeout)).map_err(Error::Io)?;
+    stream.set_write_timeout(Some(timeout)).map_err(Error::Io)?;
+    Ok(stream)
+}
+
+/// Sends a request that is not answered (a [`Request::Poke`]) and closes the connection.
+pub fn send(socket: &Path, request: &Request, timeout: Duration) -> Result<(), Error> {
+    write_message(&mut connect(socket, timeout)?, request)
+}
+
+/// Sends a request and waits up to `timeout` (for each step) for the daemon's answer.
+pub fn request(socket: &Path, request: &Request, timeout: Duration) -> Result<Response, Error> {
+    let mut stream = connect(socket, timeout)?;
+    write_message(&mut stream, request)?;
+    read_message(&mut stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::os::unix::net::UnixListener;
+
+    fn poke() -> Request {
+        let vars = [("OTEL_EXPORTER_OTLP_HEADERS", "authorization=secret")];
+        Request::Poke {
+            session_id: "01a20d7a-b819-7451-bc39-6764d48b49b7".into(),
+            route: Route::from_vars(vars.map(|(k, v)| (k.into(), v.into()))),
+        }
+    }
+
+    #[test]
+    fn every_message_round_trips_through_a_frame() {
+        let requests = [
+            poke(),
+            Request::Flush {
+                session_id: None,
+                timeout_ms: 2000,
+            },
+            Request::Status,
+            Request::Stop,
+        ];
+        for request in requests {
+            let frame = encode(&request).unwrap();
+            assert_eq!(try_decode(&frame).unwrap(), Some((request, frame.len())));
+        }
+        let status = Response::Status(DaemonStatus {
+            pid: 7,
+            sessions: vec![SessionStatus::default()],
+            ..DaemonStatus::default()
+        });
+        for response in [
+            Response::Flushed,
+            Response::TimedOut,
+            status,
+            Response::Stopping,
+        ] {
+            let frame = encode(&response).unwrap();
+            assert_eq!(read_message::<Response>(&mut &frame[..]).unwrap(), response);
+        }
+    }
+
+    #[test]
+    fn a_frame_is_a_big_endian_length_and_json() {
+        let frame = encode(&Request::Status).unwrap();
+        assert_eq!(frame, b"\0\0\0\x11{\"type\":\"status\"}");
+    }
+
+    #[test]
+    fn an_incomplete_frame_decodes_as_not_yet() {
+        let frame = encode(&poke()).unwrap();
+        for cut in [0, 2, HEADER_BYTES, frame.len() - 1] {
+            assert!(try_decode::<Request>(&frame[..cut]).unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_both_ways() {
+        let header = (MAX_FRAME_BYTES as u32 + 1).to_be_bytes();
+        assert!(matches!(frame_len(header), Err(Error::TooLarge { .. })));
+        assert!(matches!(
+            try_decode::<Request>(&header),
+            Err(Error::TooLarge { .. })
+        ));
+        let huge = Request::Poke {
+            session_id: "x".repeat(MAX_FRAME_BYTES),
+            route: Route::default(),
+        };
+        assert!(matches!(encode(&huge), Err(Error::TooLarge { .. })));
+    }
+
+    #[test]
+    fn garbage_bodies_are_decode_errors() {
+        for body in [
+            &b""[..],
+            b"null",
+            b"{\"type\":\"teleport\"}",
+            b"\xff\xfe",
+            b"{\"type\":",
+        ] {
+            assert!(matches!(decode::<Request>(body), Err(Error::Decode(_))));
+        }
+    }
+
+    #[test]
+    fn a_route_keeps_only_destination_variables_and_hides_values() {
+        let vars = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("BRAINTRUST_API_KEY", "sk-secret"),
+            ("TRACE_TO_BRAINTRUST", "true"),
+            ("TRACEPARENT", "00-ab-cd-01"),
+            ("HOME", "/root"),
+            ("MY_OTEL_THING", "x"),
+        ];
+        let route = Route::from_vars(vars.map(|(k, v)| (k.into(), v.into())));
+        let names: Vec<_> = route.iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            names,
+            [
+                "BRAINTRUST_API_KEY",
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "TRACEPARENT",
+                "TRACE_TO_BRAINTRUST"
+            ]
+        );
+        assert_eq!(route.get("BRAINTRUST_API_KEY"), Some("sk-secret"));
+        let shown = format!("{:?}", poke()) + &format!("{route:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+
+    #[test]
+    fn a_missing_or_stale_socket_means_no_daemon() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("daemon.sock");
+        let result = send(&socket, &poke(), Duration::from_millis(100));
+        assert!(matches!(result, Err(Error::NoDaemon { .. })));
+        drop(UnixListener::bind(&socket).unwrap());
+        let result = send(&socket, &poke(), Duration::from_millis(100));
+        assert!(matches!(result, Err(Error::NoDaemon { .. })), "{result:?}");
+    }
+
+    #[test]
+    fn a_client_pokes_and_requests_over_a_real_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("daemon.sock");
+        let listener = UnixListener::bind(&socket).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut poked, _) = listener.accept().unwrap();
+            let first: Request = read_message(&mut poked).unwrap();
+            let (mut asked, _) = listener.accept().unwrap();
+            let second: Request = read_message(&mut asked).unwrap();
+            write_message(&mut asked, &Response::TimedOut).unwrap();
+            (first, second)
+        });
+        let timeout = Duration::from_secs(5);
+        send(&socket, &poke(), timeout).unwrap();
+        let flush = Request::Flush {
+            session_id: Some("s".into()),
+            timeout_ms: 10,
+        };
+        assert_eq!(
+            request(&socket, &flush, timeout).unwrap(),
+            Response::TimedOut
+        );
+        assert_eq!(server.join().unwrap(), (poke(), flush));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..48)) {
+            let _ = try_decode::<Request>(&bytes);
+            let _ = read_message::<Response>(&mut &bytes[..]);
+        }
+    }
+}

@@ -1,6 +1,213 @@
-//! (Being built.)
+//! `codex-otel daemon`: the composition root. It owns every task: the socket listener, one
+//! actor per session, one delivery task per destination, and the quiet-period watchdog.
+//!
+//! Life cycle: the first hook that finds no daemon starts one (see [`crate::hook`]). On start
+//! the daemon takes `daemon.lock` (another daemon holding it means this one exits at once),
+//! binds `daemon.sock` (mode 0600 in the 0700 state directory), and wakes every session whose
+//! journal has events not yet delivered, so events written while no daemon ran are traced. It
+//! exits after [`DEFAULT_QUIET`] without sessions or deliveries, or on SIGTERM/SIGINT/`stop`,
+//! draining in order: the listener stops, each session actor polls once more and waits for its
+//! acknowledgements (bounded), then the delivery tasks stop.
 
-/// Entry point of the command.
-pub fn main(_args: &crate::cli::DaemonArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not built yet")
+mod actor;
+mod delivery;
+mod follower;
+mod listener;
+mod sessions;
+
+use crate::cli::DaemonArgs;
+use crate::config;
+use crate::export::DestinationConfig;
+use crate::hook::DaemonLock;
+use crate::journal::Checkpoint;
+use crate::logging::Log;
+use crate::paths::StateDir;
+use crate::session::SessionConfig;
+use crate::wire::Route;
+use anyhow::Context;
+use delivery::Destinations;
+use sessions::Registry;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::UnixListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// `CODEX_OTEL_DAEMON_QUIET_SECS`: idle seconds after which the daemon exits.
+pub const QUIET_ENV: &str = "CODEX_OTEL_DAEMON_QUIET_SECS";
+/// How long the daemon stays up with nothing to do (override with [`QUIET_ENV`]).
+pub const DEFAULT_QUIET: Duration = Duration::from_secs(300);
+/// How long shutdown waits for tasks before giving up on them.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// What every session actor shares.
+#[derive(Debug)]
+pub(crate) struct SessionContext {
+    pub(crate) state: StateDir,
+    pub(crate) log: Log,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) tracker: TaskTracker,
+    pub(crate) destinations: Destinations,
+}
+
+impl SessionContext {
+    /// The session settings and destinations of a hook's environment; an empty route (a
+    /// session resumed at start-up) uses the daemon's own environment. Configuration problems
+    /// are logged; a broken destination setup falls back to the local store.
+    pub(crate) fn route_settings(&self, route: &Route) -> (SessionConfig, Vec<DestinationConfig>) {
+        let lookup = |name: &str| match route.is_empty() {
+            true => std::env::var(name).ok(),
+            false => route.get(name).map(str::to_owned),
+        };
+        let (session, problems) = config::session::session_config(lookup);
+        for problem in problems {
+            self.log.write(problem);
+        }
+        let file = lookup(config::env::CODEX_OTEL_CONFIG).map(std::path::PathBuf::from);
+        let destinations =
+            config::destinations_from_env_and_file(lookup, file.as_deref(), &self.state)
+                .unwrap_or_else(|error| {
+                    self.log.error(&error);
+                    config::destinations_from_env_and_file(|_| None, None, &self.state)
+                        .unwrap_or_default()
+                });
+        (session, destinations)
+    }
+
+    /// Sessions with a journal, whose events may not all be delivered.
+    pub(crate) fn journaled_sessions(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.state.journal_dir()) else {
+            return Vec::new();
+        };
+        let mut sessions = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(session) = name.strip_suffix(".ndjson") else {
+                continue;
+            };
+            let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            let done = Checkpoint::load(&self.state, session)
+                .is_ok_and(|c| c.complete && c.journal_offset >= len);
+            if !done {
+                sessions.push(session.to_owned());
+            }
+        }
+        sessions.sort();
+        sessions
+    }
+}
+
+/// Entry point of `codex-otel daemon`.
+pub fn main(args: &DaemonArgs) -> anyhow::Result<()> {
+    let state = StateDir::from_env();
+    let Some(_lock) = DaemonLock::acquire(&state).context("taking daemon.lock")? else {
+        return Ok(());
+    };
+    let log = Log::new(&state, "daemon").with_stderr(args.foreground);
+    let quiet = std::env::var(QUIET_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(DEFAULT_QUIET, Duration::from_secs);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = bind(&state)?;
+        let cancel = CancellationToken::new();
+        spawn_signal_handler(cancel.clone());
+        log.write(format_args!("started (pid {})", std::process::id()));
+        run(state.clone(), listener, cancel, quiet, log.clone()).await;
+        let _ = std::fs::remove_file(state.socket());
+        log.write("stopped");
+        Ok(())
+    })
+}
+
+/// Binds the daemon socket, replacing a stale one (the lock proves no daemon owns it).
+fn bind(state: &StateDir) -> anyhow::Result<UnixListener> {
+    let path = state.socket();
+    let _ = std::fs::remove_file(&path);
+    let listener =
+        UnixListener::bind(&path).with_context(|| format!("binding {}", path.display()))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+fn spawn_signal_handler(cancel: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+            () = cancel.cancelled() => return,
+        }
+        cancel.cancel();
+    });
+}
+
+/// Runs the daemon on a bound listener until `cancel` fires or it has been quiet for `quiet`.
+pub async fn run(
+    state: StateDir,
+    listener: UnixListener,
+    cancel: CancellationToken,
+    quiet: Duration,
+    log: Log,
+) {
+    let tracker = TaskTracker::new();
+    let delivery_cancel = CancellationToken::new();
+    let ctx = Arc::new(SessionContext {
+        destinations: Destinations::new(tracker.clone(), delivery_cancel.clone(), log.clone()),
+        state,
+        log,
+        cancel: cancel.clone(),
+        tracker: tracker.clone(),
+    });
+    let registry = Registry::new(ctx.clone());
+    for session in ctx.journaled_sessions() {
+        registry.wake(&session, Route::default()).await;
+    }
+    let started = Instant::now();
+    tracker.spawn(listener::serve(
+        listener,
+        registry.clone(),
+        ctx.clone(),
+        started,
+    ));
+    watch_quiet(&registry, &ctx, quiet).await;
+    cancel.cancel();
+    // Session actors drain first (bounded), then delivery stops.
+    let drained = tokio::time::timeout(SHUTDOWN_DEADLINE, async {
+        while !registry.is_quiet(Duration::ZERO) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let _ = drained.await;
+    delivery_cancel.cancel();
+    tracker.close();
+    let _ = tokio::time::timeout(SHUTDOWN_DEADLINE, tracker.wait()).await;
+}
+
+/// Returns when cancelled or when nothing has happened for `quiet`.
+async fn watch_quiet(registry: &Registry, ctx: &SessionContext, quiet: Duration) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            () = ctx.cancel.cancelled() => return,
+            _ = tick.tick() => {
+                if registry.is_quiet(quiet) && !ctx.destinations.busy() {
+                    ctx.log.write("quiet period over, exiting");
+                    return;
+                }
+            }
+        }
+    }
 }

@@ -1,9 +1,201 @@
-//! The `codex-otel hook` process. (Being built.)
+//! The `codex-otel hook` process: Codex runs it for every hook event, synchronously, with one
+//! JSON payload on stdin.
+//!
+//! Contract:
+//! - Read stdin to EOF (at most [`journal::MAX_EVENT_BYTES`]; a bigger payload is read to
+//!   the end, dropped and logged), check it is a JSON object with a `session_id`, and append
+//!   it with its receive time to the session's journal: the event is then durable.
+//! - Poke the daemon over its socket with the session id and the hook's [`Route`]
+//!   (fire-and-forget, bounded by [`POKE_TIMEOUT`]). When no daemon listens, start one
+//!   detached ([`spawn`]) and do not wait: a daemon reads the journals when it starts.
+//! - Only when asked ([`FLUSH_ENV`] or [`BRAINTRUST_FLUSH_ENV`]) and only on `Stop` and
+//!   `SessionEnd`, wait up to [`FLUSH_TIMEOUT`] for the daemon to export the session.
+//! - Never fail Codex: every error becomes one line in our log file ([`crate::logging`]) and
+//!   the exit status is 0. Nothing is ever written to stdout, and payload content and
+//!   environment values are never logged.
+//! - [`DISABLED_ENV`] turns the hook into a no-op that only drains stdin.
+//!
+//! It must stay near the cost of spawning a process (`cat >/dev/null`): no async runtime, no
+//! network, no reading of transcripts, one pass over the payload.
+
+mod lock;
+mod payload;
+pub mod spawn;
+
+pub use lock::{DaemonLock, LOCK_FD_ENV};
+pub use payload::PayloadError;
 
 use crate::cli::HookArgs;
+use crate::journal;
+use crate::logging::Log;
+use crate::paths::StateDir;
+use crate::wire::{self, Request, Response, Route};
+use payload::Payload;
+use spawn::Spawned;
+use std::io::{self, Read};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
 
-/// Records one hook event; always exits 0 with nothing on stdout.
+/// Environment variable that disables the hook when set to `1`/`true`/`yes`/`on`.
+pub const DISABLED_ENV: &str = "CODEX_OTEL_DISABLED";
+/// Environment variable asking the hook to wait for export at the end of a turn.
+pub const FLUSH_ENV: &str = "CODEX_OTEL_FLUSH_ON_TURN_END";
+/// The seed plugin's name for [`FLUSH_ENV`], honoured the same way.
+pub const BRAINTRUST_FLUSH_ENV: &str = "BRAINTRUST_FLUSH_ON_TURN_END";
+/// Bound on connecting to the daemon and writing a poke. A daemon too busy to accept within
+/// it misses this poke; the event is journaled and the session's next poke wakes it.
+pub const POKE_TIMEOUT: Duration = Duration::from_millis(200);
+/// Longest a hook waits for a requested flush. Codex clamps SessionEnd hooks to 3 s.
+pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why an event could not be recorded or announced (logged, never shown to Codex).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading stdin failed.
+    #[error("cannot read the payload from stdin")]
+    Stdin(#[source] io::Error),
+    /// The payload was bigger than the journal accepts; it was drained and dropped.
+    #[error("dropped a payload larger than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// The payload is not a usable hook event; it was dropped.
+    #[error("dropped an unusable payload")]
+    Payload(#[source] PayloadError),
+    /// The event could not be journaled: it is lost.
+    #[error("event not journaled")]
+    Journal(#[source] journal::Error),
+    /// The daemon exists but the poke failed (it is busy or stuck).
+    #[error("cannot poke the daemon")]
+    Poke(#[source] wire::Error),
+    /// `daemon.lock` could not be opened or probed.
+    #[error("cannot probe {path}")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The path of this executable is unknown, so the daemon cannot be started.
+    #[error("cannot locate the codex-otel executable")]
+    Exe(#[source] io::Error),
+    /// Starting the daemon failed.
+    #[error("cannot start the daemon {program}")]
+    Spawn {
+        /// The program started.
+        program: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A requested flush failed.
+    #[error("flush on turn end failed")]
+    Flush(#[source] wire::Error),
+}
+
+/// Records one hook event; always exits 0 with nothing on stdout (see the module docs).
+/// Meant for the hook process: it silences the panic message, which Codex would show.
 pub fn run(_args: &HookArgs) -> ExitCode {
+    let received_at = SystemTime::now();
+    if env_flag(DISABLED_ENV) {
+        // Drained so Codex never writes into a closed pipe.
+        let _ = io::copy(&mut io::stdin().lock(), &mut io::sink());
+        return ExitCode::SUCCESS;
+    }
+    let state = StateDir::from_env();
+    let log = Log::new(&state, "hook");
+    std::panic::set_hook(Box::new(|_| {}));
+    match std::panic::catch_unwind(|| record(&state, &log, received_at)) {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => log.error(&error),
+        Err(_) => log.write("the hook panicked; the event may be lost"),
+    }
     ExitCode::SUCCESS
+}
+
+/// Journals the event on stdin, then tells the daemon.
+fn record(state: &StateDir, log: &Log, received_at: SystemTime) -> Result<(), Error> {
+    let input = read_capped(io::stdin().lock(), journal::MAX_EVENT_BYTES)?;
+    let payload = Payload::parse(&input).map_err(Error::Payload)?;
+    journal::append(state, payload.session_id(), received_at, payload.json())
+        .map_err(Error::Journal)?;
+    let poke = Request::Poke {
+        session_id: payload.session_id().to_owned(),
+        route: Route::from_env(),
+    };
+    match wire::send(&state.socket(), &poke, POKE_TIMEOUT) {
+        Ok(()) => flush_if_asked(state, &payload),
+        Err(wire::Error::NoDaemon { .. }) => {
+            if let Spawned::Started(pid) = spawn::spawn_if_absent(state)? {
+                log.write(format_args!("started the daemon (pid {pid})"));
+            }
+            Ok(())
+        }
+        Err(error) => Err(Error::Poke(error)),
+    }
+}
+
+/// Reads `input` to EOF; past `cap` bytes the rest is drained and the payload refused.
+fn read_capped(mut input: impl Read, cap: usize) -> Result<Vec<u8>, Error> {
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
+    (&mut input)
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(Error::Stdin)?;
+    if bytes.len() > cap {
+        io::copy(&mut input, &mut io::sink()).map_err(Error::Stdin)?;
+        return Err(Error::TooLarge { limit: cap });
+    }
+    Ok(bytes)
+}
+
+/// On `Stop` and `SessionEnd`, when asked, waits (bounded) for the session's export.
+fn flush_if_asked(state: &StateDir, payload: &Payload<'_>) -> Result<(), Error> {
+    let turn_end = matches!(payload.event_name(), Some("Stop" | "SessionEnd"));
+    if !turn_end || !(env_flag(FLUSH_ENV) || env_flag(BRAINTRUST_FLUSH_ENV)) {
+        return Ok(());
+    }
+    let flush = Request::Flush {
+        session_id: Some(payload.session_id().to_owned()),
+        timeout_ms: FLUSH_TIMEOUT.as_millis() as u64,
+    };
+    let margin = Duration::from_millis(300);
+    // Either answer ends the wait: a timed-out flush goes on in the daemon.
+    wire::request(&state.socket(), &flush, FLUSH_TIMEOUT + margin)
+        .map(|_: Response| ())
+        .map_err(Error::Flush)
+}
+
+/// True when the variable is set to `1`, `true`, `yes` or `on` (any case).
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|value| {
+        matches!(
+            value.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_up_to_the_cap_is_read_whole() {
+        let bytes = read_capped(&b"0123456789"[..], 10).unwrap();
+        assert_eq!(bytes, b"0123456789");
+    }
+
+    #[test]
+    fn a_payload_over_the_cap_is_drained_and_refused() {
+        let mut input = io::Cursor::new(vec![b'x'; 25]);
+        let result = read_capped(&mut input, 10);
+        assert!(matches!(result, Err(Error::TooLarge { limit: 10 })));
+        assert_eq!(input.position(), 25, "the rest of stdin was drained");
+    }
 }

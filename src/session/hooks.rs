@@ -66,13 +66,9 @@ impl SessionState {
                 }
             }
             HookKind::SubagentStop {
-                agent_transcript_path,
+                agent_transcript_path: Some(path),
                 ..
-            } => {
-                if let Some(path) = agent_transcript_path {
-                    self.add_transcript(path);
-                }
-            }
+            } => self.add_transcript(path),
             HookKind::Interrupt => {
                 self.interrupt_hooks.entry(turn_id).or_insert(received_at);
             }

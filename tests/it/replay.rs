@@ -2,7 +2,7 @@
 //! numbers Codex recorded, and the same spans whatever order hooks and records arrive in.
 
 use crate::support::fixtures::{hooks, model_calls, replay_with, scenario_dir};
-use crate::support::span_tree::{assert_golden, span_tree, tree_diff, Timing};
+use crate::support::span_tree::{assert_golden, span_tree, tree_diff};
 use codex_otel::codex::discover::session_threads;
 use codex_otel::codex::rollout::{EventMsg, ResponseItem, RolloutLine, RolloutRecord};
 use codex_otel::replay::{replay, resolve_transcript};
@@ -36,7 +36,7 @@ fn golden(name: &str) -> std::path::PathBuf {
 fn each_recorded_session_replays_to_its_golden_span_tree() {
     for name in &scenarios() {
         let spans = replay_with(name, &SessionConfig::default());
-        assert_golden(&golden(name), &span_tree(&spans, Timing::Exact));
+        assert_golden(&golden(name), &span_tree(&spans));
     }
 }
 
@@ -104,7 +104,7 @@ fn the_session_root_sums_every_call_of_its_run_including_sub_agents() {
 #[test]
 fn the_comparator_fails_when_a_parent_and_child_are_swapped() {
     let spans = replay_with("shell", &SessionConfig::default());
-    let expected = span_tree(&spans, Timing::Exact);
+    let expected = span_tree(&spans);
     let mut swapped = spans.clone();
     let turn = swapped.iter().position(|s| s.name == "turn 1").unwrap();
     let chat = swapped
@@ -120,7 +120,7 @@ fn the_comparator_fails_when_a_parent_and_child_are_swapped() {
             span.parent_span_id = Some(chat_id);
         }
     }
-    let diff = tree_diff(&expected, &span_tree(&swapped, Timing::Exact));
+    let diff = tree_diff(&expected, &span_tree(&swapped));
     assert!(
         diff.is_some_and(|d| d.contains("turn 1")),
         "the swap went unnoticed"
@@ -236,10 +236,7 @@ fn late_hooks_and_interleaved_files_give_the_same_spans_as_hooks_first() {
         let mut late = replay_with_late_hooks(name);
         early.sort_by_key(|s| s.span_id);
         late.sort_by_key(|s| s.span_id);
-        let diff = tree_diff(
-            &span_tree(&early, Timing::Exact),
-            &span_tree(&late, Timing::Exact),
-        );
+        let diff = tree_diff(&span_tree(&early), &span_tree(&late));
         assert!(diff.is_none(), "{name}:\n{}", diff.unwrap_or_default());
     }
 }

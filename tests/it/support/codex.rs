@@ -41,7 +41,7 @@ const MOCK_START_TIMEOUT: Duration = Duration::from_secs(20);
 /// Default bound for one `codex` invocation (a normal run takes about a second).
 const EXEC_TIMEOUT: Duration = Duration::from_secs(120);
 /// One capture handler per hook event; the tool events get matcher `"*"`.
-const HOOK_EVENTS: [(&str, bool); 12] = [
+pub(crate) const HOOK_EVENTS: [(&str, bool); 12] = [
     ("SessionStart", false),
     ("UserPromptSubmit", false),
     ("PreToolUse", true),

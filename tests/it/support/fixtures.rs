@@ -7,46 +7,46 @@ use serde::Deserialize;
 use std::path::PathBuf;
 
 /// The directory of a scenario.
-pub fn scenario_dir(name: &str) -> PathBuf {
+pub(crate) fn scenario_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/codex-0.169")
         .join(name)
 }
 
 /// The scenario's hook payloads.
-pub fn hooks(name: &str) -> Vec<RecordedHook> {
+pub(crate) fn hooks(name: &str) -> Vec<RecordedHook> {
     read_hooks(&[scenario_dir(name).join("hooks.ndjson")]).expect("fixture hooks")
 }
 
 /// Replays a scenario with `config`.
-pub fn replay_with(name: &str, config: &SessionConfig) -> Vec<SpanRecord> {
+pub(crate) fn replay_with(name: &str, config: &SessionConfig) -> Vec<SpanRecord> {
     let rollouts = scenario_dir(name).join("rollouts");
     replay(&hooks(name), Some(&rollouts), config).expect("replay")
 }
 
 /// One model call as the mock Responses API reported it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ModelCall {
+pub(crate) struct ModelCall {
     /// `resp_…`.
-    pub response_id: String,
+    pub(crate) response_id: String,
     /// Requested model.
-    pub model: String,
+    pub(crate) model: String,
     /// Input tokens.
-    pub input_tokens: i64,
+    pub(crate) input_tokens: i64,
     /// Cached input tokens.
-    pub cached_tokens: i64,
+    pub(crate) cached_tokens: i64,
     /// Output tokens.
-    pub output_tokens: i64,
+    pub(crate) output_tokens: i64,
     /// Reasoning tokens.
-    pub reasoning_tokens: i64,
+    pub(crate) reasoning_tokens: i64,
     /// The thread that made the call.
-    pub thread_id: String,
+    pub(crate) thread_id: String,
     /// The turn.
-    pub turn_id: String,
+    pub(crate) turn_id: String,
 }
 
 /// The scenario's ground truth per model call.
-pub fn model_calls(name: &str) -> Vec<ModelCall> {
+pub(crate) fn model_calls(name: &str) -> Vec<ModelCall> {
     let text = std::fs::read_to_string(scenario_dir(name).join("model-calls.json"))
         .expect("model-calls.json");
     serde_json::from_str(&text).expect("model-calls.json parses")

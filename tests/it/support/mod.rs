@@ -1,5 +1,8 @@
 //! Shared support for the integration tests.
 
+pub(crate) mod bin; // the real codex-otel binary with a private state directory
 pub(crate) mod codex; // the real Codex CLI run offline against the scripted Responses mock
-pub mod fixtures; // recorded Codex sessions under tests/fixtures
-pub mod span_tree; // normalized span trees and golden comparison
+pub(crate) mod fake_otlp; // in-process OTLP receiver (HTTP protobuf/JSON, gRPC) recording requests
+pub(crate) mod fixtures; // recorded Codex sessions under tests/fixtures
+pub(crate) mod receivers; // real components (OTLP sink, rotel, Phoenix) started on loopback
+pub(crate) mod span_tree; // normalized span trees and golden comparison

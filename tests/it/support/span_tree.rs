@@ -1,7 +1,7 @@
 //! Span trees for golden comparisons: spans → a nested JSON tree with ids removed, times as
 //! offsets from the trace start, long strings elided to a prefix plus length and hash, and
 //! children in start order. Two trees compare equal when the structure, names, kinds, statuses,
-//! attributes, events and (optionally) timings are equal.
+//! attributes, events and timings are equal.
 
 use codex_otel::span::{AttrValue, SpanRecord};
 use serde_json::{json, Map, Value};
@@ -13,17 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Strings longer than this are elided in trees.
 const MAX_STRING: usize = 160;
 
-/// Whether timings are part of the comparison (replays: yes; live runs: no).
-#[derive(Debug, Clone, Copy)]
-pub enum Timing {
-    /// Start offsets and durations in milliseconds are compared.
-    Exact,
-    /// Times are left out.
-    Ignored,
-}
-
 /// Builds the normalized tree of `spans`. Panics on a duplicate span id: that is always a bug.
-pub fn span_tree(spans: &[SpanRecord], timing: Timing) -> Value {
+pub(crate) fn span_tree(spans: &[SpanRecord]) -> Value {
     let mut seen = HashSet::new();
     for span in spans {
         assert!(
@@ -43,14 +34,13 @@ pub fn span_tree(spans: &[SpanRecord], timing: Timing) -> Value {
         children.entry(parent).or_default().push(span);
     }
     let roots = children.get(&None).cloned().unwrap_or_default();
-    Value::Array(nodes(&roots, &children, origin, timing))
+    Value::Array(nodes(&roots, &children, origin))
 }
 
 fn nodes(
     spans: &[&SpanRecord],
     children: &BTreeMap<Option<String>, Vec<&SpanRecord>>,
     origin: SystemTime,
-    timing: Timing,
 ) -> Vec<Value> {
     let mut sorted = spans.to_vec();
     sorted.sort_by(|a, b| (a.start, &a.name).cmp(&(b.start, &b.name)));
@@ -65,27 +55,24 @@ fn nodes(
             node.insert("name".into(), json!(span.name));
             node.insert("kind".into(), json!(span.kind));
             node.insert("status".into(), json!(span.status));
-            if let Timing::Exact = timing {
-                node.insert("start_ms".into(), json!(millis(origin, span.start)));
-                node.insert("duration_ms".into(), json!(millis(span.start, span.end)));
-            }
+            node.insert("start_ms".into(), json!(millis(origin, span.start)));
+            node.insert("duration_ms".into(), json!(millis(span.start, span.end)));
             node.insert("attributes".into(), attributes(&span.attributes));
             let events: Vec<Value> = span
                 .events
                 .iter()
                 .map(|e| {
-                    let mut event =
-                        json!({"name": e.name, "attributes": attributes(&e.attributes)});
-                    if let Timing::Exact = timing {
-                        event["offset_ms"] = json!(millis(span.start, e.time));
-                    }
-                    event
+                    json!({
+                        "name": e.name,
+                        "attributes": attributes(&e.attributes),
+                        "offset_ms": millis(span.start, e.time),
+                    })
                 })
                 .collect();
             if !events.is_empty() {
                 node.insert("events".into(), Value::Array(events));
             }
-            let kids = nodes(&kids, children, origin, timing);
+            let kids = nodes(&kids, children, origin);
             if !kids.is_empty() {
                 node.insert("children".into(), Value::Array(kids));
             }
@@ -129,7 +116,7 @@ fn elide(text: &str) -> String {
 }
 
 /// A readable line diff of two trees, or `None` when they are equal.
-pub fn tree_diff(expected: &Value, actual: &Value) -> Option<String> {
+pub(crate) fn tree_diff(expected: &Value, actual: &Value) -> Option<String> {
     if expected == actual {
         return None;
     }
@@ -145,7 +132,7 @@ pub fn tree_diff(expected: &Value, actual: &Value) -> Option<String> {
 }
 
 /// Compares `actual` with the golden file at `path`; with `UPDATE_GOLDEN=1` rewrites it.
-pub fn assert_golden(path: &Path, actual: &Value) {
+pub(crate) fn assert_golden(path: &Path, actual: &Value) {
     if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
         let text = serde_json::to_string_pretty(actual).unwrap() + "\n";
         std::fs::write(path, text).unwrap();

@@ -1,0 +1,54 @@
+# Makefile: the entry points for building, testing, linting, installing and demoing codex-otel.
+#
+#   make build    debug build of every target
+#   make test     install what the tests run, then run every test target (see below)
+#   make lint     rustfmt check + clippy with warnings denied, on every target
+#   make install  cargo install --path . (puts `codex-otel` in ~/.cargo/bin)
+#   make demo     replay a recorded real Codex session into .work/demo and draw its trace
+#
+# `make test` first runs .ci/install-receivers.sh (rotel, Arize Phoenix and the OTLP sink's
+# packages, in venvs under .work/; a no-op when they are current) and .ci/install-codex.sh (the
+# pinned Codex CLI under .work/codex; its path is passed to the tests as CODEX_BIN). It then
+# runs `cargo nextest run --all-targets` when cargo-nextest is installed, else
+# `cargo test --all-targets`. nextest runs each test in its own process, so a test that starts
+# real servers cannot leave state behind for another, and it reports slow tests. Set
+# CODEX_OTEL_REQUIRE_RECEIVERS=1 (as .ci/run does) to make a missing receiver a failure
+# instead of a printed skip.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+CARGO ?= cargo
+DEMO_HOME := .work/demo
+DEMO_SCENARIO := tests/fixtures/codex-0.169/shell
+
+.PHONY: build test lint install demo receivers
+
+build:
+	$(CARGO) build --all-targets
+
+receivers:
+	bash .ci/install-receivers.sh </dev/null
+
+test: receivers
+	codex_bin=""; \
+	if [ -f .ci/install-codex.sh ]; then codex_bin="$$(bash .ci/install-codex.sh </dev/null)"; fi; \
+	export CODEX_BIN="$$codex_bin"; \
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --all-targets --no-fail-fast; \
+	else \
+		$(CARGO) test --all-targets --no-fail-fast; \
+	fi
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+install:
+	$(CARGO) install --path .
+
+demo:
+	$(CARGO) build --release
+	rm -rf $(DEMO_HOME)
+	CODEX_OTEL_HOME=$(DEMO_HOME) ./target/release/codex-otel replay \
+		$(DEMO_SCENARIO)/hooks.ndjson --transcripts $(DEMO_SCENARIO)/rollouts
+	CODEX_OTEL_HOME=$(DEMO_HOME) ./target/release/codex-otel show --last

@@ -1,0 +1,97 @@
+//! `codex-otel flush`, `status` and `stop`: one request each to the running daemon over its
+//! Unix socket. `flush` starts a daemon when none runs, since journals may hold events no
+//! daemon has delivered yet.
+
+use crate::cli::{FlushArgs, StatusArgs};
+use crate::hook::spawn::spawn_if_absent;
+use crate::paths::StateDir;
+use crate::wire::{self, DaemonStatus, Request, Response};
+use anyhow::{bail, Context};
+use std::time::{Duration, Instant};
+
+/// How long `status` and `stop` wait for an answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause between connection attempts while a daemon starts.
+const RETRY_PAUSE: Duration = Duration::from_millis(20);
+
+/// Entry point of `codex-otel flush`.
+pub fn flush(args: &FlushArgs) -> anyhow::Result<()> {
+    let state = StateDir::from_env();
+    let timeout = Duration::try_from_secs_f64(args.timeout)
+        .context("--timeout must be a number of seconds")?;
+    let deadline = Instant::now() + timeout;
+    let request = Request::Flush {
+        session_id: args.session.clone(),
+        timeout_ms: timeout.as_millis() as u64,
+    };
+    loop {
+        match wire::request(&state.socket(), &request, timeout + ANSWER_TIMEOUT) {
+            Ok(Response::Flushed) => return Ok(()),
+            Ok(Response::TimedOut) => bail!(
+                "timed out after {:.1} s; delivery goes on in the daemon",
+                args.timeout
+            ),
+            Ok(other) => bail!("unexpected answer from the daemon: {other:?}"),
+            Err(wire::Error::NoDaemon { .. }) if Instant::now() < deadline => {
+                if state.journal_dir().is_dir() {
+                    spawn_if_absent(&state).context("starting the daemon")?;
+                } else {
+                    return Ok(());
+                }
+                std::thread::sleep(RETRY_PAUSE);
+            }
+            Err(error) => return Err(error).context("asking the daemon to flush"),
+        }
+    }
+}
+
+/// Entry point of `codex-otel status`.
+pub fn status(args: &StatusArgs) -> anyhow::Result<()> {
+    let state = StateDir::from_env();
+    let status = match wire::request(&state.socket(), &Request::Status, ANSWER_TIMEOUT) {
+        Ok(Response::Status(status)) => Some(status),
+        Ok(other) => bail!("unexpected answer from the daemon: {other:?}"),
+        Err(wire::Error::NoDaemon { .. }) => None,
+        Err(error) => return Err(error).context("asking the daemon for its status"),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        print!("{}", render(&state, status.as_ref()));
+    }
+    Ok(())
+}
+
+/// Entry point of `codex-otel stop`.
+pub fn stop() -> anyhow::Result<()> {
+    let state = StateDir::from_env();
+    match wire::request(&state.socket(), &Request::Stop, ANSWER_TIMEOUT) {
+        Ok(_) => Ok(()),
+        Err(wire::Error::NoDaemon { .. }) => Ok(()),
+        Err(error) => Err(error).context("asking the daemon to stop"),
+    }
+}
+
+fn render(state: &StateDir, status: Option<&DaemonStatus>) -> String {
+    let Some(status) = status else {
+        return format!(
+            "no daemon running (state directory {})\n",
+            state.root().display()
+        );
+    };
+    let mut text = format!(
+        "daemon pid {} · codex-otel {} · up {} s · state {}\n",
+        status.pid,
+        status.version,
+        status.uptime_ms / 1000,
+        state.root().display()
+    );
+    text.push_str(&format!("sessions followed: {}\n", status.sessions.len()));
+    for session in &status.sessions {
+        text.push_str(&format!(
+            "  {}  journal read {} B, delivered through {} B\n",
+            session.session_id, session.journal_offset, session.exported_offset
+        ));
+    }
+    text
+}

@@ -1,0 +1,266 @@
+//! One task per session: wakes on pokes, polls the session's [`Follower`] off the async
+//! threads, hands new spans to the session's destinations, and records acknowledgements in
+//! the session's checkpoint.
+//!
+//! Contract:
+//! - A span is handed to a destination once per actor life, and never when the checkpoint says
+//!   that destination already acknowledged it: after a restart the session is rebuilt from
+//!   its journal (deterministic ids) and only the unacknowledged spans are sent.
+//! - A flush is answered once every span produced from the events journaled before it is
+//!   acknowledged by every destination.
+//! - The actor retires after [`IDLE_RETIRE`] without pokes once nothing is pending; a later
+//!   poke rebuilds it from the journal. On shutdown it polls once more and waits for pending
+//!   acknowledgements until its deadline.
+//! - A session still open [`ABANDON_AFTER`] after its last event is closed as it stands.
+
+use super::delivery::{Ack, Batch, DestinationHandle};
+use super::follower::Follower;
+use super::SessionContext;
+use crate::journal::Checkpoint;
+use crate::span::{SpanId, SpanRecord};
+use crate::wire::{Route, SessionStatus};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// A session whose journal has not changed for this long and is still open was abandoned
+/// (Codex crashed or was killed before SessionEnd): what is open is closed and exported.
+const ABANDON_AFTER: Duration = Duration::from_secs(3600);
+/// Quiet time after which an actor with nothing pending frees its memory.
+const IDLE_RETIRE: Duration = Duration::from_secs(60);
+/// How long a shutting-down actor waits for its last acknowledgements.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Requests to a session actor.
+#[derive(Debug)]
+pub(crate) enum ActorMessage {
+    /// New events may be journaled; `route` is the environment of the hook that said so.
+    Wake(Route),
+    /// Answer once everything journaled so far is delivered.
+    Flush(oneshot::Sender<()>),
+    /// Report progress.
+    Status(oneshot::Sender<SessionStatus>),
+}
+
+/// The state of one session actor.
+pub(crate) struct Actor {
+    session_id: String,
+    ctx: Arc<SessionContext>,
+    follower: Option<Follower>,
+    destinations: Vec<DestinationHandle>,
+    checkpoint: Checkpoint,
+    pending: HashMap<String, BTreeSet<SpanId>>,
+    flushers: Vec<oneshot::Sender<()>>,
+    acks: (mpsc::UnboundedSender<Ack>, mpsc::UnboundedReceiver<Ack>),
+}
+
+impl std::fmt::Debug for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Actor")
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Actor {
+    pub(crate) fn new(session_id: String, ctx: Arc<SessionContext>) -> Self {
+        let checkpoint = Checkpoint::load(&ctx.state, &session_id).unwrap_or_else(|error| {
+            ctx.log.error(&error);
+            Checkpoint::default()
+        });
+        Actor {
+            session_id,
+            ctx,
+            follower: None,
+            destinations: Vec::new(),
+            checkpoint,
+            pending: HashMap::new(),
+            flushers: Vec::new(),
+            acks: mpsc::unbounded_channel(),
+        }
+    }
+
+    /// Runs until idle, closed or cancelled.
+    pub(crate) async fn run(mut self, mut inbox: mpsc::Receiver<ActorMessage>) {
+        let cancel = self.ctx.cancel.clone();
+        loop {
+            tokio::select! {
+                biased;
+                Some(ack) = self.acks.1.recv() => self.acknowledged(ack),
+                message = inbox.recv() => match message {
+                    Some(message) => self.handle(message).await,
+                    None => break,
+                },
+                () = cancel.cancelled() => {
+                    self.drain().await;
+                    break;
+                }
+                () = tokio::time::sleep(IDLE_RETIRE), if self.is_settled() => break,
+            }
+        }
+    }
+
+    async fn handle(&mut self, message: ActorMessage) {
+        match message {
+            ActorMessage::Wake(route) => {
+                self.ensure_started(&route);
+                self.poll().await;
+            }
+            ActorMessage::Flush(reply) => {
+                self.ensure_started(&Route::default());
+                self.poll().await;
+                self.flushers.push(reply);
+                self.answer_flushers();
+            }
+            ActorMessage::Status(reply) => {
+                let _ = reply.send(self.status());
+            }
+        }
+    }
+
+    fn ensure_started(&mut self, route: &Route) {
+        if self.follower.is_some() {
+            return;
+        }
+        let (config, destinations) = self.ctx.route_settings(route);
+        self.destinations = self.ctx.destinations.for_configs(&destinations);
+        self.follower = Some(Follower::new(&self.ctx.state, &self.session_id, config));
+    }
+
+    async fn poll(&mut self) {
+        let Some(mut follower) = self.follower.take() else {
+            return;
+        };
+        let (follower, outcome) = tokio::task::spawn_blocking(move || {
+            let outcome = follower.poll();
+            (Some(follower), outcome)
+        })
+        .await
+        .unwrap_or_else(|_| unreachable_follower(&self.session_id));
+        self.follower = follower;
+        let mut spans = outcome.spans;
+        if let Some(follower) = self.follower.as_mut() {
+            let abandoned = follower
+                .journal_age()
+                .is_some_and(|age| age >= ABANDON_AFTER);
+            if abandoned && !follower.is_complete() {
+                spans.extend(follower.finish());
+            }
+        }
+        for problem in &outcome.problems {
+            self.ctx
+                .log
+                .write(format_args!("session {}: {problem}", self.session_id));
+        }
+        self.send(spans).await;
+        self.maybe_complete();
+    }
+
+    async fn send(&mut self, spans: Vec<SpanRecord>) {
+        if spans.is_empty() {
+            return;
+        }
+        for destination in &self.destinations {
+            let done = self.checkpoint.delivered.get(destination.name());
+            let fresh: Vec<SpanRecord> = spans
+                .iter()
+                .filter(|s| !done.is_some_and(|d| d.contains(&s.span_id.to_string())))
+                .cloned()
+                .collect();
+            if fresh.is_empty() {
+                continue;
+            }
+            let ids = fresh.iter().map(|s| s.span_id);
+            self.pending
+                .entry(destination.name().to_owned())
+                .or_default()
+                .extend(ids);
+            let batch = Batch {
+                spans: fresh,
+                ack: self.acks.0.clone(),
+            };
+            if !destination.send(batch).await {
+                self.pending.remove(destination.name());
+            }
+        }
+    }
+
+    fn acknowledged(&mut self, ack: Ack) {
+        if let Some(pending) = self.pending.get_mut(&ack.destination) {
+            for id in &ack.span_ids {
+                pending.remove(id);
+            }
+        }
+        let delivered = self
+            .checkpoint
+            .delivered
+            .entry(ack.destination)
+            .or_default();
+        delivered.extend(ack.span_ids.iter().map(SpanId::to_string));
+        self.maybe_complete();
+        self.store_checkpoint();
+        self.answer_flushers();
+    }
+
+    fn maybe_complete(&mut self) {
+        if let Some(follower) = &self.follower {
+            self.checkpoint.journal_offset = follower.journal_offset();
+            self.checkpoint.complete = follower.is_complete() && self.is_settled();
+        }
+    }
+
+    fn store_checkpoint(&self) {
+        if let Err(error) = self.checkpoint.store(&self.ctx.state, &self.session_id) {
+            self.ctx.log.error(&error);
+        }
+    }
+
+    fn is_settled(&self) -> bool {
+        self.pending.values().all(BTreeSet::is_empty)
+    }
+
+    fn answer_flushers(&mut self) {
+        if self.is_settled() {
+            for reply in self.flushers.drain(..) {
+                let _ = reply.send(());
+            }
+        }
+    }
+
+    /// Final poll, then wait for acknowledgements until the drain deadline.
+    async fn drain(&mut self) {
+        self.poll().await;
+        let deadline = Instant::now() + DRAIN_DEADLINE;
+        while !self.is_settled() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.acks.1.recv()).await {
+                Ok(Some(ack)) => self.acknowledged(ack),
+                _ => break,
+            }
+        }
+        self.store_checkpoint();
+    }
+
+    fn status(&self) -> SessionStatus {
+        SessionStatus {
+            session_id: self.session_id.clone(),
+            journal_offset: self.follower.as_ref().map_or(0, Follower::journal_offset),
+            exported_offset: if self.is_settled() {
+                self.checkpoint.journal_offset
+            } else {
+                0
+            },
+        }
+    }
+}
+
+/// A blocking poll can only fail by panicking, which the follower never does on any input;
+/// the actor then has nothing to continue with.
+fn unreachable_follower(session_id: &str) -> (Option<Follower>, super::follower::PollOutcome) {
+    let mut outcome = super::follower::PollOutcome::default();
+    outcome.problems.push(format!(
+        "session {session_id}: reading stopped unexpectedly"
+    ));
+    (None, outcome)
+}

@@ -1,0 +1,211 @@
+//! Following one session: reads its journal and rollout files incrementally and feeds the
+//! session machine in causal order. Synchronous file I/O; the actor runs it off the async path.
+//!
+//! Order per poll: read every known rollout file to its end, then drain the journal, then feed
+//! the new hook events, then the new records. Codex writes a record that depends on a hook
+//! (a tool's output, a turn's end) only after that hook returned, and the hook appended its
+//! event before returning, so a hook event is never fed after a record written later. When the
+//! drained events include a SessionEnd, the session's other thread files (those no hook names,
+//! like the approval reviewer's) are looked for and read first, so the root span counts them.
+
+use crate::codex::discover::session_threads;
+use crate::codex::hook_event::{HookEvent, HookKind};
+use crate::codex::rollout::RolloutLine;
+use crate::codex::tail::RolloutTail;
+use crate::journal::JournalReader;
+use crate::paths::StateDir;
+use crate::session::git::GitInfo;
+use crate::session::{SessionConfig, SessionMachine};
+use crate::span::SpanRecord;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// What one poll found and produced.
+#[derive(Debug, Default)]
+pub(crate) struct PollOutcome {
+    /// Spans completed by this poll.
+    pub(crate) spans: Vec<SpanRecord>,
+    /// Journal lines or rollout lines that could not be read (skipped).
+    pub(crate) skipped: u64,
+    /// Problems worth a log line (unreadable files).
+    pub(crate) problems: Vec<String>,
+}
+
+/// Reads one session's inputs and owns its machine.
+#[derive(Debug)]
+pub(crate) struct Follower {
+    session_id: String,
+    config: SessionConfig,
+    machine: Option<SessionMachine>,
+    journal: JournalReader,
+    tails: Vec<(String, RolloutTail)>,
+}
+
+impl Follower {
+    /// Follows `session_id` from the start of its journal with `config` (git facts are added
+    /// from the first event's working directory).
+    pub(crate) fn new(state: &StateDir, session_id: &str, config: SessionConfig) -> Self {
+        Follower {
+            session_id: session_id.to_owned(),
+            config,
+            machine: None,
+            journal: JournalReader::new(state, session_id, 0),
+            tails: Vec::new(),
+        }
+    }
+
+    /// The journal offset read so far.
+    pub(crate) fn journal_offset(&self) -> u64 {
+        self.journal.offset()
+    }
+
+    /// True once the session root is out and no turn is open.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.machine
+            .as_ref()
+            .is_some_and(SessionMachine::is_complete)
+    }
+
+    /// Reads everything new and returns the spans it completed.
+    pub(crate) fn poll(&mut self) -> PollOutcome {
+        let mut outcome = PollOutcome::default();
+        loop {
+            let mut records = self.read_rollouts(&mut outcome);
+            let hooks = self.read_journal(&mut outcome);
+            if hooks
+                .iter()
+                .any(|(e, _)| matches!(e.kind, HookKind::SessionEnd { .. }))
+            {
+                self.discover_threads();
+                records.extend(self.read_rollouts(&mut outcome));
+            }
+            if hooks.is_empty() && records.is_empty() {
+                return outcome;
+            }
+            let machine = self.machine_for(hooks.first().map(|(e, _)| e));
+            for (event, received_at) in &hooks {
+                outcome
+                    .spans
+                    .extend(machine.push_hook(event, Some(*received_at)));
+            }
+            for (key, line) in &records {
+                outcome.spans.extend(machine.push_rollout(key, line));
+            }
+            self.add_named_transcripts();
+        }
+    }
+
+    /// How long ago the journal last changed (`None` when unknown).
+    pub(crate) fn journal_age(&self) -> Option<Duration> {
+        let modified = std::fs::metadata(self.journal.path())
+            .ok()?
+            .modified()
+            .ok()?;
+        SystemTime::now().duration_since(modified).ok()
+    }
+
+    /// Closes everything still open (a session abandoned without SessionEnd).
+    pub(crate) fn finish(&mut self) -> Vec<SpanRecord> {
+        self.machine
+            .as_mut()
+            .map(SessionMachine::finish)
+            .unwrap_or_default()
+    }
+
+    fn machine_for(&mut self, first: Option<&HookEvent>) -> &mut SessionMachine {
+        let session_id = &self.session_id;
+        let config = &mut self.config;
+        self.machine.get_or_insert_with(|| {
+            if config.git.is_none() {
+                let cwd = first.and_then(|e| e.common.cwd.as_deref());
+                config.git = cwd.and_then(|cwd| GitInfo::read(Path::new(cwd)));
+            }
+            SessionMachine::new(session_id, config.clone())
+        })
+    }
+
+    fn read_journal(&mut self, outcome: &mut PollOutcome) -> Vec<(HookEvent, SystemTime)> {
+        let mut events = Vec::new();
+        loop {
+            let batch = match self.journal.read() {
+                Ok(batch) => batch,
+                Err(error) => {
+                    outcome.problems.push(format!("journal: {error}"));
+                    return events;
+                }
+            };
+            outcome.skipped += batch.invalid + batch.overlong;
+            for (_, entry) in batch.items {
+                match HookEvent::parse(entry.event.as_bytes()) {
+                    Ok(event) if event.common.session_id == self.session_id => {
+                        events.push((event, entry.received_at))
+                    }
+                    _ => outcome.skipped += 1,
+                }
+            }
+            if !batch.more {
+                return events;
+            }
+        }
+    }
+
+    fn read_rollouts(&mut self, outcome: &mut PollOutcome) -> Vec<(String, RolloutLine)> {
+        let mut records = Vec::new();
+        for (key, tail) in &mut self.tails {
+            loop {
+                let batch = match tail.read() {
+                    Ok(batch) => batch,
+                    Err(error) => {
+                        outcome.problems.push(format!("rollout {key}: {error}"));
+                        break;
+                    }
+                };
+                outcome.skipped += batch.invalid + batch.overlong;
+                records.extend(batch.items.into_iter().map(|(_, line)| (key.clone(), line)));
+                if !batch.more {
+                    break;
+                }
+            }
+        }
+        records
+    }
+
+    /// Starts following every rollout file the hooks named that is not followed yet.
+    fn add_named_transcripts(&mut self) {
+        let named: Vec<String> = self
+            .machine
+            .as_ref()
+            .map(|m| m.transcripts().to_vec())
+            .unwrap_or_default();
+        for path in named {
+            self.follow(path);
+        }
+    }
+
+    /// Looks for the session's thread files next to the ones already followed.
+    fn discover_threads(&mut self) {
+        let Some(machine) = &self.machine else {
+            return;
+        };
+        let known = machine.known_threads();
+        let dirs: Vec<PathBuf> = self
+            .tails
+            .iter()
+            .filter_map(|(key, _)| Path::new(key).parent().map(Path::to_path_buf))
+            .collect();
+        for dir in dirs {
+            for thread in session_threads(&dir, &self.session_id, 0) {
+                if !known.contains(&thread.thread_id) {
+                    self.follow(thread.path.to_string_lossy().into_owned());
+                }
+            }
+        }
+    }
+
+    fn follow(&mut self, path: String) {
+        if !self.tails.iter().any(|(key, _)| *key == path) {
+            let tail = RolloutTail::new(PathBuf::from(&path), 0);
+            self.tails.push((path, tail));
+        }
+    }
+}

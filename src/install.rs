@@ -1,0 +1,657 @@
+//! `codex-otel install` and `uninstall`: register the codex-otel hook for all 12 Codex hook
+//! events in Codex's user-layer `$CODEX_HOME/hooks.json`, or remove exactly that registration.
+//! (The plugin under `plugin/` is the other way to install the same hooks.)
+//!
+//! Contract:
+//! - `$CODEX_HOME` is `--codex-home`, else the `CODEX_HOME` variable, else `~/.codex`. The
+//!   file is `{"hooks": {<Event>: [<matcher group>, …]}, …}`, the shape Codex reads; a missing
+//!   or whitespace-only file counts as empty.
+//! - `install` appends to each event of [`EVENTS`] one matcher group with one handler running
+//!   [`hook_command`] (`'<absolute binary>' hook`). A handler is codex-otel's when it is a
+//!   `command` handler whose command is that one, or has the same shape for another binary
+//!   named `codex-otel` (an earlier install with another `--bin`). Existing codex-otel handlers
+//!   are replaced, so installing twice adds nothing and a new binary path updates in place.
+//! - `uninstall` removes codex-otel's handlers, then the matcher groups and event entries
+//!   that removal left empty; groups and events that were already empty stay.
+//! - Everything else in the file is kept: other handlers, groups, events and top-level keys.
+//!   A rewritten file has its object keys in sorted order and 2-space indentation.
+//! - A file that is not JSON, or not shaped like a hooks file where codex-otel must edit it,
+//!   is an error ([`Error::Parse`], [`Error::Shape`]) and is never written.
+//! - Nothing is written when nothing changes. A write is atomic: a temporary file in the same
+//!   directory, flushed to disk, then renamed over the file (over a symlink's target, not the
+//!   link); the file's permission bits are kept.
+
+use crate::cli::InstallArgs;
+use serde_json::{json, Map, Value};
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write as _};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// The hooks file's name inside `$CODEX_HOME`.
+pub const HOOKS_FILE: &str = "hooks.json";
+
+/// How codex-otel registers for one Codex hook event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventHook {
+    /// The event name, as Codex spells it.
+    pub event: &'static str,
+    /// The matcher of the group (`"*"`, every tool, source, agent type or trigger) for the
+    /// events that have a matcher input; `None` where Codex ignores or lacks one.
+    pub matcher: Option<&'static str>,
+    /// The handler's timeout in seconds. Codex clamps SessionEnd and Interrupt hooks to 3 s;
+    /// elsewhere 10 s leaves room for the opt-in flush on Stop (bounded by
+    /// [`crate::hook::FLUSH_TIMEOUT`]).
+    pub timeout_secs: u64,
+}
+
+impl EventHook {
+    const fn new(event: &'static str, matcher: Option<&'static str>, timeout_secs: u64) -> Self {
+        EventHook {
+            event,
+            matcher,
+            timeout_secs,
+        }
+    }
+
+    /// The matcher group registering `command` for this event.
+    fn group(&self, command: &str) -> Value {
+        let handler = json!({"type": "command", "command": command, "timeout": self.timeout_secs});
+        let mut group = Map::new();
+        if let Some(matcher) = self.matcher {
+            group.insert("matcher".into(), matcher.into());
+        }
+        group.insert("hooks".into(), Value::Array(vec![handler]));
+        Value::Object(group)
+    }
+}
+
+/// Every hook event of Codex CLI 0.169, in the order a session fires them; codex-otel
+/// records all of them. `plugin/hooks/hooks.json` registers the same set (a test checks it).
+pub const EVENTS: [EventHook; 12] = [
+    EventHook::new("SessionStart", Some("*"), 10),
+    EventHook::new("UserPromptSubmit", None, 10),
+    EventHook::new("PreToolUse", Some("*"), 10),
+    EventHook::new("PermissionRequest", Some("*"), 10),
+    EventHook::new("PostToolUse", Some("*"), 10),
+    EventHook::new("PreCompact", Some("*"), 10),
+    EventHook::new("PostCompact", Some("*"), 10),
+    EventHook::new("SubagentStart", Some("*"), 10),
+    EventHook::new("SubagentStop", Some("*"), 10),
+    EventHook::new("Stop", None, 10),
+    EventHook::new("Interrupt", None, 3),
+    EventHook::new("SessionEnd", None, 3),
+];
+
+/// Printed after every install: Codex skips hooks nobody trusted, silently.
+const TRUST_REMINDER: &str = "\
+Codex runs new or changed hooks only once they are trusted: start `codex` and choose \
+\"Review hooks\" (or \"Trust all and continue\"), or pass --dangerously-bypass-hook-trust to \
+`codex exec` (for CI). Use either this or the codex-otel plugin, not both, or every event is \
+recorded twice.";
+
+/// Why `install` or `uninstall` failed. Nothing was written in any case.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Neither `--codex-home`, `CODEX_HOME` nor `HOME` is set.
+    #[error("cannot locate Codex's home: pass --codex-home, or set CODEX_HOME or HOME")]
+    NoCodexHome,
+    /// The binary the hooks should run cannot be found or inspected.
+    #[error("cannot use {path} as the hook binary")]
+    Binary {
+        /// The binary.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The binary the hooks should run is not an executable file.
+    #[error("{path} is not an executable file")]
+    NotExecutable {
+        /// The binary.
+        path: PathBuf,
+    },
+    /// The binary's path cannot be written into a JSON string.
+    #[error("the hook binary's path {path} is not valid UTF-8")]
+    NonUtf8Path {
+        /// The binary.
+        path: PathBuf,
+    },
+    /// The hooks file exists but cannot be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The hooks file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The hooks file is not valid JSON.
+    #[error("{path} is not valid JSON; fix it and retry (it was left untouched)")]
+    Parse {
+        /// The hooks file.
+        path: PathBuf,
+        /// Where and why parsing failed.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The hooks file is JSON but not shaped like a Codex hooks file.
+    #[error(
+        "{path} is not shaped like a Codex hooks file; fix it and retry (it was left untouched)"
+    )]
+    Shape {
+        /// The hooks file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        #[source]
+        problem: ShapeError,
+    },
+    /// The hooks file (or its directory) cannot be written.
+    #[error("cannot write {path}")]
+    Write {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// What makes a hooks file unusable, where codex-otel has to edit it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShapeError {
+    /// The document is not a JSON object.
+    #[error("the top level must be a JSON object")]
+    NotAnObject,
+    /// `hooks` is not an object.
+    #[error("`hooks` must be an object mapping event names to matcher groups")]
+    HooksNotAnObject,
+    /// An event's entry is not an array.
+    #[error("`hooks.{event}` must be an array of matcher groups")]
+    EventNotAnArray {
+        /// The event.
+        event: &'static str,
+    },
+    /// A matcher group is not an object.
+    #[error("`hooks.{event}[{index}]` must be an object")]
+    GroupNotAnObject {
+        /// The event.
+        event: &'static str,
+        /// The group's position.
+        index: usize,
+    },
+    /// A matcher group's `hooks` is not an array.
+    #[error("`hooks.{event}[{index}].hooks` must be an array of handlers")]
+    HandlersNotAnArray {
+        /// The event.
+        event: &'static str,
+        /// The group's position.
+        index: usize,
+    },
+}
+
+/// Entry point of `codex-otel install`.
+pub fn install(args: &InstallArgs) -> anyhow::Result<()> {
+    let path = hooks_path(args)?;
+    let bin = binary(args)?;
+    check_executable(&bin)?;
+    let command = hook_command(&bin)?;
+    let before = load(&path)?;
+    let mut after = before.clone();
+    let replaced = after.remove_ours(&command);
+    after.add(&command);
+    if after == before {
+        println!("codex-otel: already registered in {}", path.display());
+    } else {
+        save(&path, &after)?;
+        println!(
+            "codex-otel: registered `{command}` for {} Codex hook events in {}",
+            EVENTS.len(),
+            path.display()
+        );
+        if replaced > 0 {
+            println!("codex-otel: replaced {replaced} handlers of an earlier install");
+        }
+    }
+    println!("{TRUST_REMINDER}");
+    Ok(())
+}
+
+/// Entry point of `codex-otel uninstall`.
+pub fn uninstall(args: &InstallArgs) -> anyhow::Result<()> {
+    let path = hooks_path(args)?;
+    let command = hook_command(&binary(args)?)?;
+    if !path.exists() {
+        println!(
+            "codex-otel: {} does not exist; nothing to remove",
+            path.display()
+        );
+        return Ok(());
+    }
+    let mut file = load(&path)?;
+    let removed = file.remove_ours(&command);
+    if removed == 0 {
+        println!(
+            "codex-otel: no codex-otel hook in {}; nothing changed",
+            path.display()
+        );
+        return Ok(());
+    }
+    save(&path, &file)?;
+    println!(
+        "codex-otel: removed {removed} codex-otel handlers from {}",
+        path.display()
+    );
+    Ok(())
+}
+
+/// The shell command a handler runs: `'<bin>' hook`, the path single-quoted for `$SHELL -c`.
+pub fn hook_command(bin: &Path) -> Result<String, Error> {
+    let text = bin.to_str().ok_or_else(|| Error::NonUtf8Path {
+        path: bin.to_owned(),
+    })?;
+    Ok(format!("'{}' hook", text.replace('\'', r"'\''")))
+}
+
+/// True for a handler that `install` wrote: `command`, or the same shape (`'/…/codex-otel'
+/// hook`) for another codex-otel binary.
+fn is_ours(handler: &Value, command: &str) -> bool {
+    if handler.get("type").and_then(Value::as_str) != Some("command") {
+        return false;
+    }
+    let Some(run) = handler.get("command").and_then(Value::as_str) else {
+        return false;
+    };
+    run == command
+        || run
+            .strip_suffix(" hook")
+            .and_then(|word| word.strip_prefix("'/"))
+            .and_then(|word| word.strip_suffix('\''))
+            .is_some_and(|bin| Path::new(bin).file_name() == Some("codex-otel".as_ref()))
+}
+
+/// `<codex home>/hooks.json` (see the module docs).
+fn hooks_path(args: &InstallArgs) -> Result<PathBuf, Error> {
+    let home = match &args.codex_home {
+        Some(home) => home.clone(),
+        None => std::env::var_os("HOME")
+            .filter(|home| !home.is_empty())
+            .map(|home| PathBuf::from(home).join(".codex"))
+            .ok_or(Error::NoCodexHome)?,
+    };
+    Ok(home.join(HOOKS_FILE))
+}
+
+/// The absolute path of the binary the hooks run: `--bin`, else this executable.
+fn binary(args: &InstallArgs) -> Result<PathBuf, Error> {
+    let given = match &args.bin {
+        Some(bin) => bin.clone(),
+        None => std::env::current_exe().map_err(|source| Error::Binary {
+            path: "codex-otel".into(),
+            source,
+        })?,
+    };
+    std::path::absolute(&given).map_err(|source| Error::Binary {
+        path: given,
+        source,
+    })
+}
+
+/// Fails unless `path` is an executable file (checked on install only: uninstalling must
+/// work after the binary is gone).
+fn check_executable(path: &Path) -> Result<(), Error> {
+    let metadata = fs::metadata(path).map_err(|source| Error::Binary {
+        path: path.to_owned(),
+        source,
+    })?;
+    if !metadata.is_file() || metadata.permissions().mode() & 0o111 == 0 {
+        return Err(Error::NotExecutable {
+            path: path.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Reads and checks the hooks file; a missing or whitespace-only file is empty.
+fn load(path: &Path) -> Result<HooksFile, Error> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => String::new(),
+        Err(source) => {
+            let path = path.to_owned();
+            return Err(Error::Read { path, source });
+        }
+    };
+    if text.trim().is_empty() {
+        return Ok(HooksFile::default());
+    }
+    let value = serde_json::from_str(&text).map_err(|source| Error::Parse {
+        path: path.to_owned(),
+        source,
+    })?;
+    HooksFile::from_value(value).map_err(|problem| Error::Shape {
+        path: path.to_owned(),
+        problem,
+    })
+}
+
+/// Writes `file` to `path` atomically, keeping the permission bits (see the module docs).
+fn save(path: &Path, file: &HooksFile) -> Result<(), Error> {
+    let target = match fs::canonicalize(path) {
+        Ok(target) => target,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => path.to_owned(),
+        Err(source) => {
+            let path = path.to_owned();
+            return Err(Error::Write { path, source });
+        }
+    };
+    if let Some(dir) = target.parent() {
+        fs::create_dir_all(dir).map_err(|source| Error::Write {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    write_atomically(&target, file.render().as_bytes()).map_err(|source| Error::Write {
+        path: target.clone(),
+        source,
+    })
+}
+
+/// Temp file beside `target`, synced, given `target`'s mode (if it exists), renamed over it.
+fn write_atomically(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mode = fs::metadata(target)
+        .ok()
+        .map(|metadata| metadata.permissions().mode() & 0o7777);
+    let name = target.file_name().unwrap_or(HOOKS_FILE.as_ref());
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".codex-otel-{}.tmp", std::process::id()));
+    let temp = target.with_file_name(temp_name);
+    let written = (|| {
+        let mut out = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode.unwrap_or(0o644))
+            .open(&temp)?;
+        out.write_all(bytes)?;
+        if let Some(mode) = mode {
+            // The creation mode went through the umask; the original bits must not.
+            out.set_permissions(fs::Permissions::from_mode(mode))?;
+        }
+        out.sync_all()?;
+        fs::rename(&temp, target)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written
+}
+
+/// A hooks file, checked where codex-otel edits it (the 12 events of [`EVENTS`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct HooksFile(Map<String, Value>);
+
+impl HooksFile {
+    /// Checks the shape of `value` (see [`ShapeError`]); other events are not looked at.
+    fn from_value(value: Value) -> Result<Self, ShapeError> {
+        let Value::Object(root) = value else {
+            return Err(ShapeError::NotAnObject);
+        };
+        match root.get("hooks") {
+            None => {}
+            Some(Value::Object(events)) => {
+                for spec in &EVENTS {
+                    check_event(spec.event, events.get(spec.event))?;
+                }
+            }
+            Some(_) => return Err(ShapeError::HooksNotAnObject),
+        }
+        Ok(HooksFile(root))
+    }
+
+    /// Removes codex-otel's handlers, then the groups and events this left empty; returns
+    /// how many handlers were removed.
+    fn remove_ours(&mut self, command: &str) -> usize {
+        let Some(Value::Object(events)) = self.0.get_mut("hooks") else {
+            return 0;
+        };
+        let mut removed = 0;
+        for spec in &EVENTS {
+            let Some(Value::Array(groups)) = events.get_mut(spec.event) else {
+                continue;
+            };
+            let before = removed;
+            groups.retain_mut(|group| {
+                let Some(Value::Array(handlers)) = group.get_mut("hooks") else {
+                    return true;
+                };
+                let count = handlers.len();
+                handlers.retain(|handler| !is_ours(handler, command));
+                removed += count - handlers.len();
+                handlers.len() == count || !handlers.is_empty()
+            });
+            if removed > before && groups.is_empty() {
+                events.remove(spec.event);
+            }
+        }
+        removed
+    }
+
+    /// Appends one matcher group running `command` to every event of [`EVENTS`].
+    fn add(&mut self, command: &str) {
+        let hooks = self
+            .0
+            .entry("hooks")
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Value::Object(events) = hooks else {
+            return; // Unreachable for a checked file: `hooks` is an object.
+        };
+        for spec in &EVENTS {
+            let groups = events
+                .entry(spec.event)
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(groups) = groups {
+                groups.push(spec.group(command));
+            }
+        }
+    }
+
+    /// The file's text: pretty JSON and a final newline.
+    fn render(&self) -> String {
+        let mut text = serde_json::to_string_pretty(&self.0).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+/// Checks one event's matcher groups.
+fn check_event(event: &'static str, entry: Option<&Value>) -> Result<(), ShapeError> {
+    let groups = match entry {
+        None => return Ok(()),
+        Some(Value::Array(groups)) => groups,
+        Some(_) => return Err(ShapeError::EventNotAnArray { event }),
+    };
+    for (index, group) in groups.iter().enumerate() {
+        let Value::Object(group) = group else {
+            return Err(ShapeError::GroupNotAnObject { event, index });
+        };
+        if group
+            .get("hooks")
+            .is_some_and(|handlers| !handlers.is_array())
+        {
+            return Err(ShapeError::HandlersNotAnArray { event, index });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OURS: &str = "'/opt/codex-otel' hook";
+
+    fn file(value: Value) -> HooksFile {
+        HooksFile::from_value(value).unwrap()
+    }
+
+    fn user_file() -> Value {
+        json!({
+            "description": "mine",
+            "hooks": {
+                "Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}],
+                "Custom": "left alone"
+            }
+        })
+    }
+
+    #[test]
+    fn a_path_is_single_quoted_so_the_shell_runs_it_verbatim() {
+        let command = hook_command(Path::new("/home/a b/it's/codex-otel")).unwrap();
+        assert_eq!(command, r"'/home/a b/it'\''s/codex-otel' hook");
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", &command.replace(" hook", "")])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("/home/a b/it's/codex-otel"), "{stderr}");
+    }
+
+    #[test]
+    fn install_adds_one_group_per_event_and_keeps_the_user_hooks() {
+        let mut hooks = file(user_file());
+        hooks.add(OURS);
+        let root = &hooks.0;
+        assert_eq!(root["description"], "mine");
+        assert_eq!(root["hooks"]["Custom"], "left alone");
+        assert_eq!(root["hooks"]["Stop"][0], user_file()["hooks"]["Stop"][0]);
+        assert_eq!(
+            root["hooks"]["Stop"][1],
+            json!({"hooks": [{"type": "command", "command": OURS, "timeout": 10}]})
+        );
+        assert_eq!(
+            root["hooks"]["PreToolUse"],
+            json!([{"matcher": "*", "hooks": [{"type": "command", "command": OURS, "timeout": 10}]}])
+        );
+        assert_eq!(root["hooks"]["SessionEnd"][0]["hooks"][0]["timeout"], 3);
+        let ours = EVENTS.iter().filter(|e| root["hooks"][e.event].is_array());
+        assert_eq!(ours.count(), 12);
+    }
+
+    #[test]
+    fn uninstall_after_install_gives_back_the_original_document() {
+        let mut hooks = file(user_file());
+        hooks.add(OURS);
+        assert_eq!(hooks.remove_ours(OURS), 12);
+        assert_eq!(hooks, file(user_file()));
+        assert_eq!(hooks.remove_ours(OURS), 0);
+    }
+
+    #[test]
+    fn an_earlier_install_with_another_binary_is_recognised_as_ours() {
+        let mut hooks = HooksFile::default();
+        hooks.add("'/old/place/codex-otel' hook");
+        assert_eq!(hooks.remove_ours(OURS), 12);
+        assert_eq!(hooks.0["hooks"], json!({}));
+    }
+
+    #[test]
+    fn user_handlers_that_merely_mention_codex_otel_are_not_ours() {
+        for command in [
+            "codex-otel hook",
+            "'/bin/codex-otel' hook --verbose",
+            "'/bin/other' hook",
+            "'relative/codex-otel' hook",
+        ] {
+            let handler = json!({"type": "command", "command": command});
+            assert!(!is_ours(&handler, OURS), "{command}");
+        }
+        let mcp = json!({"type": "mcp_tool", "command": OURS});
+        assert!(!is_ours(&mcp, OURS));
+    }
+
+    #[test]
+    fn our_handler_inside_a_user_group_is_removed_but_the_group_stays() {
+        let user = json!({"type": "command", "command": "echo hi"});
+        let mut hooks = file(json!({"hooks": {
+            "Stop": [{"hooks": [user.clone(), {"type": "command", "command": OURS}]}, {"hooks": []}]
+        }}));
+        assert_eq!(hooks.remove_ours(OURS), 1);
+        assert_eq!(
+            hooks.0["hooks"]["Stop"],
+            json!([{"hooks": [user]}, {"hooks": []}])
+        );
+    }
+
+    #[test]
+    fn malformed_files_are_refused_with_the_place_named() {
+        let cases = [
+            (json!([]), ShapeError::NotAnObject),
+            (json!({"hooks": []}), ShapeError::HooksNotAnObject),
+            (
+                json!({"hooks": {"Stop": {}}}),
+                ShapeError::EventNotAnArray { event: "Stop" },
+            ),
+            (
+                json!({"hooks": {"PreToolUse": [{"hooks": []}, 3]}}),
+                ShapeError::GroupNotAnObject {
+                    event: "PreToolUse",
+                    index: 1,
+                },
+            ),
+            (
+                json!({"hooks": {"SessionEnd": [{"hooks": "x"}]}}),
+                ShapeError::HandlersNotAnArray {
+                    event: "SessionEnd",
+                    index: 0,
+                },
+            ),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(HooksFile::from_value(value), Err(expected.clone()));
+        }
+        assert!(HooksFile::from_value(json!({"hooks": {"Unknown": 1}})).is_ok());
+    }
+
+    #[test]
+    fn an_unparsable_file_is_an_error_and_stays_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(HOOKS_FILE);
+        fs::write(&path, "{ not json").unwrap();
+        assert!(matches!(load(&path), Err(Error::Parse { .. })));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{ not json");
+    }
+
+    #[test]
+    fn a_missing_or_blank_file_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(HOOKS_FILE);
+        assert_eq!(load(&path).unwrap(), HooksFile::default());
+        fs::write(&path, " \n").unwrap();
+        assert_eq!(load(&path).unwrap(), HooksFile::default());
+    }
+
+    #[test]
+    fn saving_keeps_the_mode_and_replaces_a_symlinks_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        fs::write(&real, "{}").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join(HOOKS_FILE);
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let mut hooks = HooksFile::default();
+        hooks.add(OURS);
+        save(&link, &hooks).unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        let mode = fs::metadata(&real).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o640);
+        assert_eq!(load(&link).unwrap(), hooks);
+        let leftovers = fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 2, "no temporary file is left behind");
+    }
+}

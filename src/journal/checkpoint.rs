@@ -1,0 +1,158 @@
+//! Per-session checkpoints: how far a session's journal and rollout files have been exported.
+//!
+//! Contract: one small JSON file per session, `checkpoints/<session>.json` (mode 0600, in a
+//! 0700 directory), replaced atomically: written to a temporary file in the same directory,
+//! fsynced, renamed over the old one, and the directory fsynced. A reader therefore sees the
+//! old or the new checkpoint, never a mix. A missing or unparsable checkpoint reads as
+//! [`Checkpoint::default`] ("start from zero"); replaying from zero is safe because span ids
+//! are deterministic. Only a checkpoint that exists but cannot be read is an error. Concurrent
+//! stores never corrupt the file (each writes its own temporary file); the last rename wins,
+//! so a session should have one writer.
+
+use super::{ensure_dir, Error};
+use crate::paths::StateDir;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Progress of one session: every offset is a resumable position (just after a line).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Checkpoint {
+    /// Offset in the session's journal up to which events are exported.
+    pub journal_offset: u64,
+    /// Offset per rollout file (keyed by its path as the hooks reported it).
+    pub rollouts: BTreeMap<String, u64>,
+    /// The session's root span is out and every destination acknowledged every span produced
+    /// from the journal up to `journal_offset`.
+    pub complete: bool,
+    /// Span ids (hex) each destination acknowledged, by destination name: a session rebuilt
+    /// from its journal sends only the others.
+    pub delivered: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Checkpoint {
+    /// The checkpoint file of `session_id`.
+    pub fn path(state: &StateDir, session_id: &str) -> PathBuf {
+        let stem = StateDir::session_file_stem(session_id);
+        state.checkpoint_dir().join(format!("{stem}.json"))
+    }
+
+    /// Loads `session_id`'s checkpoint; missing or corrupt reads as the default.
+    pub fn load(state: &StateDir, session_id: &str) -> Result<Checkpoint, Error> {
+        let path = Self::path(state, session_id);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_default()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Checkpoint::default()),
+            Err(source) => Err(Error::CheckpointRead { path, source }),
+        }
+    }
+
+    /// Replaces `session_id`'s checkpoint atomically and durably (see the module docs).
+    pub fn store(&self, state: &StateDir, session_id: &str) -> Result<(), Error> {
+        let dir = state.checkpoint_dir();
+        ensure_dir(&dir)?;
+        let path = Self::path(state, session_id);
+        static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
+        let temp = dir.join(format!(
+            ".{}.{}-{}.tmp",
+            StateDir::session_file_stem(session_id),
+            std::process::id(),
+            TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = self.write_temp(&temp).and_then(|()| {
+            std::fs::rename(&temp, &path)?;
+            File::open(&dir)?.sync_all()
+        });
+        written.map_err(|source| {
+            let _ = std::fs::remove_file(&temp);
+            Error::CheckpointWrite { path, source }
+        })
+    }
+
+    fn write_temp(&self, temp: &Path) -> io::Result<()> {
+        let bytes = serde_json::to_vec(self)?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(temp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn sample() -> Checkpoint {
+        Checkpoint {
+            journal_offset: 4096,
+            rollouts: BTreeMap::from([("/r/rollout-a.jsonl".to_owned(), 77)]),
+            complete: false,
+            delivered: BTreeMap::from([(
+                "file".to_owned(),
+                ["00f067aa0ba902b7".to_owned()].into(),
+            )]),
+        }
+    }
+
+    #[test]
+    fn a_stored_checkpoint_loads_back_and_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        sample().store(&state, "s").unwrap();
+        assert_eq!(Checkpoint::load(&state, "s").unwrap(), sample());
+        let path = Checkpoint::path(&state, "s");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let entries: Vec<_> = std::fs::read_dir(state.checkpoint_dir()).unwrap().collect();
+        assert_eq!(entries.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn a_newer_checkpoint_replaces_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        sample().store(&state, "s").unwrap();
+        let newer = Checkpoint {
+            journal_offset: 9000,
+            ..sample()
+        };
+        newer.store(&state, "s").unwrap();
+        assert_eq!(Checkpoint::load(&state, "s").unwrap(), newer);
+    }
+
+    #[test]
+    fn a_missing_or_corrupt_checkpoint_starts_from_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        assert_eq!(
+            Checkpoint::load(&state, "s").unwrap(),
+            Checkpoint::default()
+        );
+        sample().store(&state, "s").unwrap();
+        std::fs::write(Checkpoint::path(&state, "s"), b"{\"journal_offset\":").unwrap();
+        assert_eq!(
+            Checkpoint::load(&state, "s").unwrap(),
+            Checkpoint::default()
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_that_cannot_be_read_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        std::fs::create_dir_all(Checkpoint::path(&state, "s")).unwrap();
+        let result = Checkpoint::load(&state, "s");
+        assert!(matches!(result, Err(Error::CheckpointRead { .. })));
+    }
+}
