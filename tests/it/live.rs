@@ -1,12 +1,15 @@
 //! Live tracing of the real Codex CLI: the codex-otel hook registered for all 12 events, the
-//! daemon it starts, and the spans it delivers, checked against the mock's ground truth.
+//! daemon it starts, and the spans it delivers to a real receiver, checked against the
+//! mock's ground truth for every scenario the issue names.
 
-use crate::support::codex::{CodexRun, CodexSandbox, HOOK_EVENTS};
+use crate::support::codex::{CodexRun, CodexSandbox, Exec, HOOK_EVENTS};
 use crate::support::fixtures::ModelCall;
+use crate::support::receivers::{Sink, SinkSpec, BT_API_KEY, BT_PROJECT};
 use anyhow::{Context, Result};
 use codex_otel::export::file::{list_sessions, read_session};
 use codex_otel::paths::StateDir;
-use codex_otel::span::{genai as key, SpanRecord};
+use serde_json::Value;
+use std::collections::HashSet;
 use std::process::Command;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -14,14 +17,21 @@ use tempfile::TempDir;
 /// Generous bound for one `codex exec` (about a second when healthy).
 const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A Codex sandbox whose hooks run the real codex-otel binary with a private state directory.
+/// A Codex sandbox whose hooks run the real codex-otel binary with a private state directory,
+/// exporting to a header-checking OTLP sink on Braintrust's path.
 struct Live {
     sandbox: CodexSandbox,
     state: TempDir,
+    sink: Sink,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Live {
     fn start() -> Result<Option<Self>> {
+        let runtime = tokio::runtime::Runtime::new()?;
+        let Some(sink) = runtime.block_on(Sink::start(&SinkSpec::braintrust()))? else {
+            return Ok(None);
+        };
         let Some(sandbox) = CodexSandbox::start()? else {
             return Ok(None);
         };
@@ -29,19 +39,31 @@ impl Live {
         for (event, tool_event) in HOOK_EVENTS {
             sandbox.add_hook(event, tool_event.then_some("*"), &command)?;
         }
+        let state = tempfile::tempdir()?;
         Ok(Some(Live {
             sandbox,
-            state: tempfile::tempdir()?,
+            state,
+            sink,
+            runtime,
         }))
     }
 
-    fn exec(&self, prompt: &str) -> Result<CodexRun> {
-        self.sandbox
-            .exec(prompt)
-            .env("CODEX_OTEL_HOME", self.state.path())
+    /// `codex exec` with the environment a Braintrust user would set.
+    fn exec(&self, prompt: &str) -> Exec<'_> {
+        self.configure(self.sandbox.exec(prompt))
+    }
+
+    fn exec_resume(&self, session_id: &str, prompt: &str) -> Exec<'_> {
+        self.configure(self.sandbox.exec_resume(session_id, prompt))
+    }
+
+    fn configure<'a>(&self, exec: Exec<'a>) -> Exec<'a> {
+        exec.env("CODEX_OTEL_HOME", self.state.path())
+            .env("TRACE_TO_BRAINTRUST", "true")
+            .env("BRAINTRUST_API_KEY", BT_API_KEY)
+            .env("BRAINTRUST_PROJECT", BT_PROJECT)
+            .env("BRAINTRUST_API_URL", self.sink.base_url())
             .timeout(EXEC_TIMEOUT)
-            .run()?
-            .expect_success()
     }
 
     /// Runs a codex-otel command against this state directory.
@@ -53,21 +75,42 @@ impl Live {
             .context("running codex-otel")
     }
 
-    /// Waits until the daemon delivered everything, then reads the session's spans.
-    fn spans(&self, session_id: &str) -> Result<Vec<SpanRecord>> {
+    /// Waits until the daemon delivered everything.
+    fn flush(&self) -> Result<()> {
         let flush = self.codex_otel(&["flush", "--timeout", "30"])?;
-        anyhow::ensure!(
-            flush.status.success(),
-            "flush failed: {}",
-            String::from_utf8_lossy(&flush.stderr)
-        );
-        let store = StateDir::new(self.state.path()).store_dir();
-        let stored = list_sessions(&store)?;
-        let session = stored
-            .iter()
-            .find(|s| s.id == session_id)
-            .with_context(|| format!("session {session_id} not in the local store"))?;
-        Ok(read_session(&session.path)?.spans)
+        let stderr = String::from_utf8_lossy(&flush.stderr);
+        anyhow::ensure!(flush.status.success(), "flush failed: {stderr}");
+        Ok(())
+    }
+
+    /// The spans the sink accepted for `session_id`'s trace, each once; fails when a span id
+    /// arrived twice with different content.
+    fn received(&self, session_id: &str) -> Result<Vec<Value>> {
+        let requests = self.runtime.block_on(self.sink.requests())?;
+        let trace = session_id.replace('-', "");
+        let mut spans: Vec<Value> = Vec::new();
+        for request in requests.iter().filter(|r| r["rejected"] == false) {
+            assert_eq!(
+                request["headers"]["authorization"],
+                format!("Bearer {BT_API_KEY}")
+            );
+            assert_eq!(
+                request["headers"]["x-bt-parent"],
+                format!("project_name:{BT_PROJECT}")
+            );
+            for span in request["spans"].as_array().context("spans")? {
+                if span["trace_id"] != trace.as_str() {
+                    continue;
+                }
+                match spans.iter().find(|s| s["span_id"] == span["span_id"]) {
+                    Some(seen) => {
+                        assert_eq!(seen, span, "a span was sent twice with different content")
+                    }
+                    None => spans.push(span.clone()),
+                }
+            }
+        }
+        Ok(spans)
     }
 }
 
@@ -78,78 +121,351 @@ impl Drop for Live {
 }
 
 /// The span names as an indented outline, children in start order.
-fn outline(spans: &[SpanRecord]) -> String {
-    fn walk(
-        spans: &[SpanRecord],
-        parent: Option<codex_otel::span::SpanId>,
-        depth: usize,
-        out: &mut String,
-    ) {
-        let mut children: Vec<&SpanRecord> = spans
+fn outline(spans: &[Value]) -> String {
+    fn walk(spans: &[Value], parent: &str, depth: usize, out: &mut String) {
+        let mut children: Vec<&Value> = spans
             .iter()
-            .filter(|s| s.parent_span_id == parent)
+            .filter(|s| s["parent_span_id"] == parent)
             .collect();
-        children.sort_by_key(|s| (s.start, s.name.clone()));
+        children.sort_by_key(|s| {
+            (
+                s["start_time_unix_nano"].as_u64(),
+                s["name"].as_str().map(str::to_owned),
+            )
+        });
         for child in children {
-            out.push_str(&format!("{}{}\n", "  ".repeat(depth), child.name));
-            walk(spans, Some(child.span_id), depth + 1, out);
+            out.push_str(&format!(
+                "{}{}\n",
+                "  ".repeat(depth),
+                child["name"].as_str().unwrap_or("?")
+            ));
+            walk(
+                spans,
+                child["span_id"].as_str().unwrap_or_default(),
+                depth + 1,
+                out,
+            );
         }
     }
+    let ids: HashSet<&str> = spans.iter().filter_map(|s| s["span_id"].as_str()).collect();
     let mut out = String::new();
-    walk(spans, None, 0, &mut out);
+    let roots: Vec<&str> = spans
+        .iter()
+        .filter_map(|s| s["parent_span_id"].as_str())
+        .filter(|p| !ids.contains(p))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    for root in roots {
+        walk(spans, root, 0, &mut out);
+    }
     out
 }
 
-/// Every chat span carries exactly the usage the mock reported for its response id.
-fn assert_exact_usage(spans: &[SpanRecord], calls: &[ModelCall]) {
-    let chats: Vec<&SpanRecord> = spans
+fn attr<'a>(span: &'a Value, key: &str) -> &'a Value {
+    &span["attributes"][key]
+}
+
+fn named<'a>(spans: &'a [Value], prefix: &str) -> Vec<&'a Value> {
+    spans
         .iter()
-        .filter(|s| s.str_attr(key::OPERATION_NAME) == Some("chat"))
-        .collect();
-    assert_eq!(chats.len(), calls.len(), "one chat span per model call");
+        .filter(|s| s["name"].as_str().is_some_and(|n| n.starts_with(prefix)))
+        .collect()
+}
+
+/// Every model call of the session is one chat span carrying exactly the mock's usage.
+fn assert_exact_usage(spans: &[Value], calls: &[ModelCall]) {
+    let chats = named(spans, "chat ");
+    assert_eq!(
+        chats.len(),
+        calls.len(),
+        "one chat span per model call:\n{}",
+        outline(spans)
+    );
     for call in calls {
         let span = chats
             .iter()
-            .find(|s| s.str_attr(key::RESPONSE_ID) == Some(call.response_id.as_str()))
+            .find(|s| attr(s, "gen_ai.response.id") == call.response_id.as_str())
             .unwrap_or_else(|| panic!("no chat span for {}", call.response_id));
+        assert_eq!(attr(span, "gen_ai.usage.input_tokens"), call.input_tokens);
         assert_eq!(
-            span.int_attr(key::USAGE_INPUT_TOKENS),
-            Some(call.input_tokens)
+            attr(span, "gen_ai.usage.cache_read.input_tokens"),
+            call.cached_tokens
         );
+        assert_eq!(attr(span, "gen_ai.usage.output_tokens"), call.output_tokens);
         assert_eq!(
-            span.int_attr(key::USAGE_CACHE_READ_INPUT_TOKENS),
-            Some(call.cached_tokens)
-        );
-        assert_eq!(
-            span.int_attr(key::USAGE_OUTPUT_TOKENS),
-            Some(call.output_tokens)
-        );
-        assert_eq!(
-            span.int_attr(key::USAGE_REASONING_OUTPUT_TOKENS),
-            Some(call.reasoning_tokens)
+            attr(span, "gen_ai.usage.reasoning.output_tokens"),
+            call.reasoning_tokens
         );
     }
 }
 
-fn session_of(run: &CodexRun) -> Result<&str> {
+/// The mock's calls that belong to `session_id` (thread ids of its threads).
+fn calls_of(live: &Live, spans: &[Value]) -> Result<Vec<ModelCall>> {
+    let threads: HashSet<&str> = spans
+        .iter()
+        .filter_map(|s| attr(s, "codex.thread.id").as_str())
+        .collect();
+    let calls = live.sandbox.mock().model_calls()?;
+    Ok(calls
+        .into_iter()
+        .filter(|c| threads.contains(c.thread_id.as_str()))
+        .collect())
+}
+
+fn session_of(run: &CodexRun) -> Result<String> {
     run.session_id
-        .as_deref()
+        .clone()
         .context("codex printed no session id")
 }
 
+/// Runs `prompt`, flushes, and returns the session id and its received spans.
+fn traced(live: &Live, exec: Exec<'_>) -> Result<(String, Vec<Value>)> {
+    let run = exec.run()?;
+    let session = session_of(&run)?;
+    live.flush()?;
+    let spans = live.received(&session)?;
+    Ok((session, spans))
+}
+
 #[test]
-fn a_live_shell_session_becomes_one_exact_trace() -> Result<()> {
+fn with_nothing_configured_a_live_session_lands_in_the_local_store() -> Result<()> {
+    let Some(sandbox) = CodexSandbox::start()? else {
+        return Ok(());
+    };
+    let command = format!("'{}' hook", env!("CARGO_BIN_EXE_codex-otel"));
+    for (event, tool_event) in HOOK_EVENTS {
+        sandbox.add_hook(event, tool_event.then_some("*"), &command)?;
+    }
+    let state = tempfile::tempdir()?;
+    let run = sandbox
+        .exec("please run echo hello")
+        .env("CODEX_OTEL_HOME", state.path())
+        .run()?
+        .expect_success()?;
+    let codex_otel = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_codex-otel"))
+            .args(args)
+            .env("CODEX_OTEL_HOME", state.path())
+            .output()
+    };
+    assert!(codex_otel(&["flush", "--timeout", "30"])?.status.success());
+    let stored = list_sessions(&StateDir::new(state.path()).store_dir())?;
+    let session = session_of(&run)?;
+    let file = stored
+        .iter()
+        .find(|s| s.id == session)
+        .context("session not in the local store")?;
+    assert_eq!(read_session(&file.path)?.spans.len(), 5);
+    let shown = codex_otel(&["show", "--last"])?;
+    let text = String::from_utf8(shown.stdout)?;
+    assert!(
+        text.contains("execute_tool exec_command") && text.contains("in=1348"),
+        "{text}"
+    );
+    let _ = codex_otel(&["stop"]);
+    Ok(())
+}
+
+#[test]
+fn a_shell_call_is_one_exact_trace_at_the_braintrust_endpoint() -> Result<()> {
     let Some(live) = Live::start()? else {
         return Ok(());
     };
-    let run = live.exec("please run echo hello")?;
-    let spans = live.spans(session_of(&run)?)?;
+    let (session, spans) = traced(&live, live.exec("please run echo hello"))?;
     assert_eq!(
         outline(&spans),
         "invoke_agent codex\n  turn 1\n    chat mock-model\n    execute_tool exec_command\n    chat mock-model\n"
     );
-    assert_exact_usage(&spans, &live.sandbox.mock().model_calls()?);
-    let trace = session_of(&run)?.replace('-', "");
-    assert!(spans.iter().all(|s| s.trace_id.to_string() == trace));
+    assert_exact_usage(&spans, &calls_of(&live, &spans)?);
+    let root = named(&spans, "invoke_agent")[0];
+    assert_eq!(attr(root, "gen_ai.conversation.id"), session.as_str());
+    assert_eq!(
+        attr(named(&spans, "execute_tool")[0], "codex.tool.hook_name"),
+        "Bash"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_resumed_session_continues_its_trace_without_duplicates() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    let (session, _) = traced(&live, live.exec("please run echo hello"))?;
+    let (resumed, spans) = traced(&live, live.exec_resume(&session, "NOTOOL second turn"))?;
+    assert_eq!(resumed, session);
+    assert_eq!(
+        outline(&spans),
+        "invoke_agent codex\n  turn 1\n    chat mock-model\n    execute_tool exec_command\n    chat mock-model\n  invoke_agent codex\n    turn 2\n      chat mock-model\n"
+    );
+    assert_exact_usage(&spans, &calls_of(&live, &spans)?);
+    Ok(())
+}
+
+#[test]
+fn a_sub_agent_is_traced_under_its_spawn_call() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    let (_, spans) = traced(&live, live.exec("SPAWN a helper agent please"))?;
+    let spawn = named(&spans, "execute_tool spawn_agent")[0];
+    let child = spans
+        .iter()
+        .find(|s| attr(s, "codex.source") == "subagent")
+        .context("no sub-agent span")?;
+    assert_eq!(child["parent_span_id"], spawn["span_id"]);
+    assert_eq!(named(&spans, "turn").len(), 2, "{}", outline(&spans));
+    assert_exact_usage(&spans, &calls_of(&live, &spans)?);
+    Ok(())
+}
+
+#[test]
+fn auto_compaction_marks_its_summary_call_and_the_turn_goes_on() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    let exec = live
+        .exec("COMPACT: please run echo hello")
+        .arg("-c")
+        .arg("model_auto_compact_token_limit=20000");
+    let (_, spans) = traced(&live, exec)?;
+    let compacted: Vec<_> = spans
+        .iter()
+        .filter(|s| attr(s, "gen_ai.conversation.compacted") == true)
+        .collect();
+    assert_eq!(compacted.len(), 1, "{}", outline(&spans));
+    assert_eq!(named(&spans, "turn").len(), 1);
+    assert_exact_usage(&spans, &calls_of(&live, &spans)?);
+    Ok(())
+}
+
+#[test]
+fn an_interrupted_turn_is_closed_and_marked() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    let hanging = |sandbox: &CodexSandbox| {
+        let requests = sandbox.mock().requests()?;
+        Ok(requests.iter().any(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/responses"))
+        }))
+    };
+    let run = live.exec("HANG forever").run_interrupting(hanging)?;
+    assert!(
+        !run.status.success(),
+        "codex exits non-zero when interrupted"
+    );
+    let session = session_of(&run)?;
+    live.flush()?;
+    let spans = live.received(&session)?;
+    assert_eq!(outline(&spans), "invoke_agent codex\n  turn 1\n");
+    assert_eq!(
+        attr(named(&spans, "turn")[0], "codex.turn.interrupted"),
+        true
+    );
+    Ok(())
+}
+
+#[test]
+fn a_permission_request_and_its_review_are_traced() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    let exec = live
+        .exec("ESCALATE: please write the escalated file")
+        .arg("--approve-for-me");
+    let (_, spans) = traced(&live, exec)?;
+    let tool = named(&spans, "execute_tool")[0];
+    let events = tool["events"].as_array().context("events")?;
+    assert!(
+        events
+            .iter()
+            .any(|e| e["name"] == "codex.permission_request"),
+        "{tool:#}"
+    );
+    assert!(
+        named(&spans, "invoke_agent guardian").len() == 1,
+        "{}",
+        outline(&spans)
+    );
+    assert_exact_usage(&spans, &calls_of(&live, &spans)?);
+    Ok(())
+}
+
+#[test]
+fn two_sessions_at_once_give_two_exact_traces() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    let (first, second) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| live.exec("please run echo hello").run());
+        let b = scope.spawn(|| live.exec("SPAWN a helper agent please").run());
+        (a.join(), b.join())
+    });
+    let runs = [first.expect("thread")?, second.expect("thread")?];
+    live.flush()?;
+    let calls = live.sandbox.mock().model_calls()?;
+    let mut seen = 0;
+    for run in &runs {
+        let spans = live.received(&session_of(run)?)?;
+        let mine = calls_of(&live, &spans)?;
+        seen += mine.len();
+        assert_exact_usage(&spans, &mine);
+    }
+    assert_eq!(
+        seen,
+        calls.len(),
+        "every model call is in exactly one trace"
+    );
+    Ok(())
+}
+
+#[test]
+fn flush_on_turn_end_delivers_everything_before_codex_exits() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    let run = live
+        .exec("please run echo hello")
+        .env("CODEX_OTEL_FLUSH_ON_TURN_END", "true")
+        .run()?;
+    let session = session_of(&run)?;
+    // No `codex-otel flush` here: the Stop and SessionEnd hooks waited for delivery.
+    let spans = live.received(&session)?;
+    assert_eq!(outline(&spans).lines().count(), 5, "{}", outline(&spans));
+    assert_exact_usage(&spans, &calls_of(&live, &spans)?);
+    Ok(())
+}
+
+#[test]
+fn traceparent_attaches_the_session_under_an_existing_trace() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let run = live
+        .exec("please run echo hello")
+        .env("TRACEPARENT", parent)
+        .run()?;
+    live.flush()?;
+    let requests = live.runtime.block_on(live.sink.requests())?;
+    let spans: Vec<Value> = requests
+        .iter()
+        .flat_map(|r| r["spans"].as_array().cloned().unwrap_or_default())
+        .filter(|s| s["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736")
+        .collect();
+    let root = spans
+        .iter()
+        .find(|s| s["name"] == "invoke_agent codex")
+        .context("no root span")?;
+    assert_eq!(root["parent_span_id"], "00f067aa0ba902b7");
+    assert_eq!(
+        attr(root, "gen_ai.conversation.id"),
+        session_of(&run)?.as_str()
+    );
+    assert_eq!(spans.len(), 5);
     Ok(())
 }

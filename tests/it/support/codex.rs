@@ -498,6 +498,15 @@ impl<'a> Exec<'a> {
 
     /// Runs Codex to completion (or kills it at the timeout) and returns what it printed.
     pub(crate) fn run(self) -> Result<CodexRun> {
+        self.run_interrupting(|_| Ok(false))
+    }
+
+    /// Like [`Self::run`], but sends SIGINT to Codex once `interrupt_when` returns true (it is
+    /// polled while Codex runs), as a user pressing Ctrl-C would.
+    pub(crate) fn run_interrupting(
+        self,
+        interrupt_when: impl Fn(&CodexSandbox) -> Result<bool>,
+    ) -> Result<CodexRun> {
         let dir = self.sandbox.root.path();
         let (stdout_path, stderr_path) = (dir.join("exec.stdout"), dir.join("exec.stderr"));
         let mut command = self.sandbox.command();
@@ -516,7 +525,13 @@ impl<'a> Exec<'a> {
         let mut child = command
             .spawn()
             .with_context(|| format!("starting {command:?}"))?;
+        let mut interrupted = false;
         let waited = poll("codex exec to finish", self.timeout, || {
+            if !interrupted && interrupt_when(self.sandbox)? {
+                // SAFETY: kill(2) on the pid of a child we have not reaped yet.
+                unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+                interrupted = true;
+            }
             Ok(child.try_wait()?)
         });
         let status = match waited {
