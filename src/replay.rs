@@ -73,7 +73,7 @@ pub fn resolve_transcript(recorded: &str, transcripts: Option<&Path>) -> PathBuf
     }
 }
 
-/// Replays every session found in `hooks`, returning all spans in emission order. With a
+/// Replays every session found in `hooks` that sampling keeps, returning all spans in emission order. With a
 /// transcripts directory, the session's threads that no hook names (the approval reviewer's)
 /// are found there and read first, as the live daemon sees them before the session ends; then
 /// the files the hooks name. Missing or unreadable rollout files degrade the
@@ -96,7 +96,7 @@ pub fn replay(
         return Err(ReplayError::NoEvents);
     }
     let mut spans = Vec::new();
-    for id in order {
+    for id in order.into_iter().filter(|id| config.sampling.keeps(id)) {
         let mut machine = SessionMachine::new(id, config.clone());
         for hook in &sessions[id] {
             spans.extend(machine.push_hook(&hook.event, hook.received_at));

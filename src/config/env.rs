@@ -70,3 +70,7 @@ pub const CODEX_ROOT_SPAN_ID: &str = "CODEX_ROOT_SPAN_ID";
 pub const CODEX_PARENT_SPAN_ID: &str = "CODEX_PARENT_SPAN_ID";
 /// `BRAINTRUST_ADDITIONAL_METADATA`: a JSON object of user metadata for the session root.
 pub const BRAINTRUST_ADDITIONAL_METADATA: &str = "BRAINTRUST_ADDITIONAL_METADATA";
+/// `CODEX_OTEL_SAMPLE_RATIO`: fraction of sessions exported, decided by session id. Default 1.
+pub const CODEX_OTEL_SAMPLE_RATIO: &str = "CODEX_OTEL_SAMPLE_RATIO";
+/// `CODEX_OTEL_SAMPLE_ALWAYS`: `true` keeps this session whatever the ratio (e.g. CI runs).
+pub const CODEX_OTEL_SAMPLE_ALWAYS: &str = "CODEX_OTEL_SAMPLE_ALWAYS";

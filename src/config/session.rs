@@ -5,6 +5,7 @@
 //! counts as "off", and each problem is reported so the caller can log it.
 
 use super::env;
+use crate::session::sampling::Sampling;
 use crate::session::{ParentContext, SessionConfig};
 use crate::span::content::ContentPolicy;
 
@@ -13,20 +14,24 @@ use crate::span::content::ContentPolicy;
 pub fn session_config(vars: impl Fn(&str) -> Option<String>) -> (SessionConfig, Vec<String>) {
     let mut problems = Vec::new();
     let mut flag =
-        |name: &str, default: bool, invalid: bool| match vars(name).as_deref().map(str::trim) {
-            None | Some("") => default,
+        |name: &str, default: Switch, invalid: Switch| match vars(name).as_deref().map(str::trim) {
+            None | Some("") => default == Switch::On,
             Some(text) => super::values::boolean(text).unwrap_or_else(|_| {
-                problems.push(format!("{name} is not a boolean; using {invalid}"));
-                invalid
+                problems.push(format!(
+                    "{name} is not a boolean; reading it as {invalid:?}"
+                ));
+                invalid == Switch::On
             }),
         };
-    let capture = flag(env::CODEX_OTEL_CAPTURE_CONTENT, true, false)
-        && flag(
+    // An unreadable capture switch reads as off: a typo must never leak content.
+    let capture = flag(env::CODEX_OTEL_CAPTURE_CONTENT, Switch::On, Switch::Off)
+        & flag(
             env::OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
-            true,
-            false,
+            Switch::On,
+            Switch::Off,
         );
-    let full_history = flag(env::CODEX_OTEL_FULL_HISTORY, false, false);
+    let full_history = flag(env::CODEX_OTEL_FULL_HISTORY, Switch::Off, Switch::Off);
+    let always = flag(env::CODEX_OTEL_SAMPLE_ALWAYS, Switch::Off, Switch::On);
     let mut content = ContentPolicy {
         capture,
         full_history,
@@ -41,15 +46,42 @@ pub fn session_config(vars: impl Fn(&str) -> Option<String>) -> (SessionConfig, 
             )),
         }
     }
-    let parent = parent(&vars, &mut problems);
-    let metadata = metadata(&vars, &mut problems);
+    let sampling = Sampling {
+        ratio: ratio(&vars, &mut problems),
+        always,
+    };
     let config = SessionConfig {
         content,
-        parent,
-        metadata,
+        parent: parent(&vars, &mut problems),
+        metadata: metadata(&vars, &mut problems),
         git: None,
+        sampling,
     };
     (config, problems)
+}
+
+/// A boolean setting's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Switch {
+    On,
+    Off,
+}
+
+/// `CODEX_OTEL_SAMPLE_RATIO`: a fraction from 0 to 1; anything else keeps every session.
+fn ratio(vars: &impl Fn(&str) -> Option<String>, problems: &mut Vec<String>) -> f64 {
+    let Some(text) = vars(env::CODEX_OTEL_SAMPLE_RATIO).filter(|v| !v.trim().is_empty()) else {
+        return 1.0;
+    };
+    match text.trim().parse::<f64>() {
+        Ok(ratio) if (0.0..=1.0).contains(&ratio) => ratio,
+        _ => {
+            problems.push(format!(
+                "{} must be a number from 0 to 1; keeping every session",
+                env::CODEX_OTEL_SAMPLE_RATIO
+            ));
+            1.0
+        }
+    }
 }
 
 /// `TRACEPARENT`, else the seed plugin's `CODEX_ROOT_SPAN_ID` + `CODEX_PARENT_SPAN_ID`.
@@ -169,6 +201,20 @@ mod tests {
             config.parent.unwrap().trace_id.to_string(),
             "11111111111111111111111111111111"
         );
+    }
+
+    #[test]
+    fn sampling_reads_a_ratio_and_a_per_session_override() {
+        assert_eq!(settings(&[]).0.sampling.ratio, 1.0);
+        let (config, problems) = settings(&[
+            ("CODEX_OTEL_SAMPLE_RATIO", "0.1"),
+            ("CODEX_OTEL_SAMPLE_ALWAYS", "true"),
+        ]);
+        assert!(problems.is_empty());
+        assert_eq!(config.sampling.ratio, 0.1);
+        assert!(config.sampling.always);
+        let (config, problems) = settings(&[("CODEX_OTEL_SAMPLE_RATIO", "2")]);
+        assert_eq!((config.sampling.ratio, problems.len()), (1.0, 1));
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub(crate) struct Actor {
     session_id: String,
     ctx: Arc<SessionContext>,
     follower: Option<Follower>,
+    /// False when sampling drops this session: it is followed, but nothing is sent.
+    sampled: bool,
     destinations: Vec<DestinationHandle>,
     checkpoint: Checkpoint,
     pending: HashMap<String, BTreeSet<SpanId>>,
@@ -73,6 +75,7 @@ impl Actor {
             session_id,
             ctx,
             follower: None,
+            sampled: true,
             destinations: Vec::new(),
             checkpoint,
             pending: HashMap::new(),
@@ -124,7 +127,10 @@ impl Actor {
             return;
         }
         let (config, destinations) = self.ctx.route_settings(route);
-        self.destinations = self.ctx.destinations.for_configs(&destinations);
+        self.sampled = config.sampling.keeps(&self.session_id);
+        if self.sampled {
+            self.destinations = self.ctx.destinations.for_configs(&destinations);
+        }
         self.follower = Some(Follower::new(&self.ctx.state, &self.session_id, config));
     }
 

@@ -9,7 +9,8 @@
 //!   (fire-and-forget, bounded by [`POKE_TIMEOUT`]). When no daemon listens, start one
 //!   detached ([`spawn`]) and do not wait: a daemon reads the journals when it starts.
 //! - Only when asked ([`FLUSH_ENV`] or [`BRAINTRUST_FLUSH_ENV`]) and only on `Stop` and
-//!   `SessionEnd`, wait up to [`FLUSH_TIMEOUT`] for the daemon to export the session.
+//!   `SessionEnd`, wait up to [`FLUSH_TIMEOUT`] (SessionEnd: [`SESSION_END_FLUSH_TIMEOUT`]) for
+//!   the daemon to export the session.
 //! - Never fail Codex: every error becomes one line in our log file ([`crate::logging`]) and
 //!   the exit status is 0. Nothing is ever written to stdout, and payload content and
 //!   environment values are never logged.
@@ -46,8 +47,13 @@ pub const BRAINTRUST_FLUSH_ENV: &str = "BRAINTRUST_FLUSH_ON_TURN_END";
 /// Bound on connecting to the daemon and writing a poke. A daemon too busy to accept within
 /// it misses this poke; the event is journaled and the session's next poke wakes it.
 pub const POKE_TIMEOUT: Duration = Duration::from_millis(200);
-/// Longest a hook waits for a requested flush. Codex clamps SessionEnd hooks to 3 s.
-pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+/// `CODEX_OTEL_FLUSH_TIMEOUT_MS`: how long a Stop hook waits for delivery when asked.
+pub const FLUSH_TIMEOUT_ENV: &str = "CODEX_OTEL_FLUSH_TIMEOUT_MS";
+/// Default wait of a Stop hook for delivery (override with [`FLUSH_TIMEOUT_ENV`]).
+pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait of a SessionEnd hook: Codex clamps SessionEnd hooks to 3 s and kills them
+/// after that, so the hook must return before, with room for its own start-up.
+pub const SESSION_END_FLUSH_TIMEOUT: Duration = Duration::from_millis(2500);
 
 /// Why an event could not be recorded or announced (logged, never shown to Codex).
 #[derive(Debug, thiserror::Error)]
@@ -160,13 +166,21 @@ fn flush_if_asked(state: &StateDir, payload: &Payload<'_>) -> Result<(), Error> 
     if !turn_end || !(env_flag(FLUSH_ENV) || env_flag(BRAINTRUST_FLUSH_ENV)) {
         return Ok(());
     }
+    let configured = std::env::var(FLUSH_TIMEOUT_ENV)
+        .ok()
+        .and_then(|ms| ms.trim().parse().ok())
+        .map_or(FLUSH_TIMEOUT, Duration::from_millis);
+    let timeout = match payload.event_name() {
+        Some("SessionEnd") => configured.min(SESSION_END_FLUSH_TIMEOUT),
+        _ => configured,
+    };
     let flush = Request::Flush {
         session_id: Some(payload.session_id().to_owned()),
-        timeout_ms: FLUSH_TIMEOUT.as_millis() as u64,
+        timeout_ms: timeout.as_millis() as u64,
     };
     let margin = Duration::from_millis(300);
     // Either answer ends the wait: a timed-out flush goes on in the daemon.
-    wire::request(&state.socket(), &flush, FLUSH_TIMEOUT + margin)
+    wire::request(&state.socket(), &flush, timeout + margin)
         .map(|_: Response| ())
         .map_err(Error::Flush)
 }

@@ -17,6 +17,7 @@ mod machine;
 mod messages;
 mod records;
 mod root;
+pub mod sampling;
 mod state;
 
 pub use machine::SessionMachine;
@@ -35,6 +36,8 @@ pub struct SessionConfig {
     pub metadata: Vec<(String, String)>,
     /// Git facts about the session's working directory, gathered by the caller.
     pub git: Option<git::GitInfo>,
+    /// Whether the session is exported at all (applied by the caller).
+    pub sampling: sampling::Sampling,
 }
 
 /// An existing trace to attach the session to.

@@ -398,3 +398,27 @@ fn a_failed_model_request_makes_the_turn_an_error_with_the_provider_code() {
     };
     assert!(message.contains("always fails"), "{message}");
 }
+
+#[test]
+fn sampling_drops_whole_sessions_and_the_override_keeps_them() {
+    use codex_otel::session::sampling::Sampling;
+    let dropped = SessionConfig {
+        sampling: Sampling {
+            ratio: 0.0,
+            always: false,
+        },
+        ..SessionConfig::default()
+    };
+    assert!(replay_with("shell", &dropped).is_empty());
+    let forced = SessionConfig {
+        sampling: Sampling {
+            ratio: 0.0,
+            always: true,
+        },
+        ..SessionConfig::default()
+    };
+    assert_eq!(
+        replay_with("shell", &forced),
+        replay_with("shell", &SessionConfig::default())
+    );
+}
