@@ -19,7 +19,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 DEMO_HOME := .work/demo
-DEMO_SCENARIO := tests/fixtures/codex-0.169/shell
+DEMO_SCENARIO := tests/fixtures/codex-0.169/subagent
 
 .PHONY: build test lint install demo receivers
 
