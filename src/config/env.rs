@@ -74,3 +74,7 @@ pub const BRAINTRUST_ADDITIONAL_METADATA: &str = "BRAINTRUST_ADDITIONAL_METADATA
 pub const CODEX_OTEL_SAMPLE_RATIO: &str = "CODEX_OTEL_SAMPLE_RATIO";
 /// `CODEX_OTEL_SAMPLE_ALWAYS`: `true` keeps this session whatever the ratio (e.g. CI runs).
 pub const CODEX_OTEL_SAMPLE_ALWAYS: &str = "CODEX_OTEL_SAMPLE_ALWAYS";
+/// `CODEX_OTEL_REDACT`: `false` switches secret redaction in captured content off. Default on.
+pub const CODEX_OTEL_REDACT: &str = "CODEX_OTEL_REDACT";
+/// `CODEX_OTEL_REDACT_PATTERNS`: a JSON array of extra regular expressions to redact.
+pub const CODEX_OTEL_REDACT_PATTERNS: &str = "CODEX_OTEL_REDACT_PATTERNS";

@@ -8,6 +8,7 @@ use super::env;
 use crate::session::sampling::Sampling;
 use crate::session::{ParentContext, SessionConfig};
 use crate::span::content::ContentPolicy;
+use crate::span::redact::Redactor;
 
 /// Builds the session settings from a variable lookup; returns them with a description of each
 /// value that was ignored or read as "off".
@@ -32,11 +33,24 @@ pub fn session_config(vars: impl Fn(&str) -> Option<String>) -> (SessionConfig, 
         );
     let full_history = flag(env::CODEX_OTEL_FULL_HISTORY, Switch::Off, Switch::Off);
     let always = flag(env::CODEX_OTEL_SAMPLE_ALWAYS, Switch::Off, Switch::On);
+    // An unreadable redaction switch reads as on: a typo must never leak a secret.
+    let redact = flag(env::CODEX_OTEL_REDACT, Switch::On, Switch::On);
     let mut content = ContentPolicy {
         capture,
         full_history,
         ..ContentPolicy::default()
     };
+    if redact {
+        match redactor(&vars) {
+            Ok(redactor) => content.redactor = Some(redactor),
+            Err(problem) => {
+                problems.push(problem);
+                content.capture = false;
+            }
+        }
+    } else {
+        content.redactor = None;
+    }
     if let Some(text) = vars(env::CODEX_OTEL_MAX_ATTRIBUTE_BYTES) {
         match text.trim().parse::<usize>() {
             Ok(bytes) if bytes >= 256 => content.max_attribute_bytes = bytes,
@@ -65,6 +79,21 @@ pub fn session_config(vars: impl Fn(&str) -> Option<String>) -> (SessionConfig, 
 enum Switch {
     On,
     Off,
+}
+
+/// The built-in redaction rules plus `CODEX_OTEL_REDACT_PATTERNS` (a JSON array of regular
+/// expressions). Patterns that cannot be used switch content capture off for the session: a
+/// secret the user asked to hide must not leave unredacted.
+fn redactor(vars: &impl Fn(&str) -> Option<String>) -> Result<Redactor, String> {
+    let name = env::CODEX_OTEL_REDACT_PATTERNS;
+    let patterns = match vars(name).filter(|v| !v.trim().is_empty()) {
+        None => Vec::new(),
+        Some(text) => serde_json::from_str::<Vec<String>>(&text).map_err(|_| {
+            format!("{name} is not a JSON array of strings; content capture is off")
+        })?,
+    };
+    Redactor::with_patterns(patterns)
+        .map_err(|error| format!("{name}: {error}; content capture is off"))
 }
 
 /// `CODEX_OTEL_SAMPLE_RATIO`: a fraction from 0 to 1; anything else keeps every session.
@@ -201,6 +230,21 @@ mod tests {
             config.parent.unwrap().trace_id.to_string(),
             "11111111111111111111111111111111"
         );
+    }
+
+    #[test]
+    fn redaction_is_on_by_default_and_a_bad_user_pattern_turns_capture_off() {
+        assert!(settings(&[]).0.content.redactor.is_some());
+        assert!(settings(&[("CODEX_OTEL_REDACT", "false")])
+            .0
+            .content
+            .redactor
+            .is_none());
+        let (config, problems) = settings(&[("CODEX_OTEL_REDACT_PATTERNS", r#"["ACME-\\d+"]"#)]);
+        assert!(problems.is_empty() && config.content.capture, "{problems:?}");
+        let (config, problems) = settings(&[("CODEX_OTEL_REDACT_PATTERNS", r#"["("]"#)]);
+        assert_eq!(problems.len(), 1);
+        assert!(!config.content.capture);
     }
 
     #[test]

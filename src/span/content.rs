@@ -5,8 +5,10 @@
 //! every span before it leaves the stage, so no exporter ever sees content the user switched
 //! off. Truncation keeps JSON valid: long strings are shortened and long arrays thinned, with
 //! markers saying how much was cut, and the span gets `codex.content.truncated = true`.
+//! Secrets are redacted first ([`super::redact`]); the span counts them in `codex.redactions`.
 
 use super::genai as key;
+use super::redact::Redactor;
 use super::{AttrValue, SpanRecord};
 use serde_json::Value;
 
@@ -32,7 +34,7 @@ pub const DEFAULT_MAX_ATTRIBUTE_BYTES: usize = 32 * 1024;
 /// Shortest a string is cut to before arrays are thinned instead.
 const MIN_STRING_KEEP: usize = 64;
 
-/// What content may be exported. Capture is on by default.
+/// What content may be exported. Capture and redaction are on by default.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentPolicy {
     /// Export prompts, messages, tool arguments and results at all.
@@ -41,6 +43,8 @@ pub struct ContentPolicy {
     pub max_attribute_bytes: usize,
     /// Put the whole conversation so far on every chat span instead of only the new messages.
     pub full_history: bool,
+    /// Replace secrets in captured content (`None`: redaction switched off).
+    pub redactor: Option<Redactor>,
 }
 
 impl Default for ContentPolicy {
@@ -49,6 +53,7 @@ impl Default for ContentPolicy {
             capture: true,
             max_attribute_bytes: DEFAULT_MAX_ATTRIBUTE_BYTES,
             full_history: false,
+            redactor: Some(Redactor::default()),
         }
     }
 }
@@ -67,13 +72,37 @@ impl ContentPolicy {
             return;
         }
         let mut truncated = false;
+        let mut redactions = 0;
         for (k, value) in &mut span.attributes {
-            if let AttrValue::Str(text) = value {
-                if CONTENT_KEYS.contains(&k.as_str()) && text.len() > self.max_attribute_bytes {
-                    *text = truncate_content(text, self.max_attribute_bytes);
-                    truncated = true;
+            let AttrValue::Str(text) = value else {
+                continue;
+            };
+            if !CONTENT_KEYS.contains(&k.as_str()) {
+                continue;
+            }
+            if let Some(redactor) = &self.redactor {
+                redactions += redactor.redact(text);
+            }
+            if text.len() > self.max_attribute_bytes {
+                *text = truncate_content(text, self.max_attribute_bytes);
+                truncated = true;
+            }
+        }
+        if let Some(redactor) = &self.redactor {
+            for event in &mut span.events {
+                for (k, value) in &mut event.attributes {
+                    if let AttrValue::Str(text) = value {
+                        if CONTENT_EVENT_KEYS.contains(&k.as_str()) {
+                            redactions += redactor.redact(text);
+                        }
+                    }
                 }
             }
+        }
+        if redactions > 0 {
+            let count = i64::try_from(redactions).unwrap_or(i64::MAX);
+            span.attributes
+                .push((key::CODEX_REDACTIONS.to_owned(), AttrValue::Int(count)));
         }
         if truncated {
             span.attributes.push((
@@ -252,6 +281,26 @@ mod tests {
         assert!(parsed
             .iter()
             .any(|v| v.as_str().is_some_and(|s| s.contains("items truncated"))));
+    }
+
+    #[test]
+    fn secrets_in_content_are_redacted_and_counted_by_default() {
+        let mut span = span_with(vec![
+            (
+                key::TOOL_CALL_ARGUMENTS,
+                r#"{"cmd":"curl -H 'Authorization: Bearer abcdefgh12345'"}"#,
+            ),
+            (key::REQUEST_MODEL, "sk-proj-abcdefghijklmnopqrstuvwxyz"),
+        ]);
+        ContentPolicy::default().apply(&mut span);
+        let args = span.str_attr(key::TOOL_CALL_ARGUMENTS).unwrap();
+        assert!(args.contains("[REDACTED:bearer_token]") && !args.contains("abcdefgh12345"));
+        assert_eq!(span.int_attr(key::CODEX_REDACTIONS), Some(1));
+        let untouched = span.str_attr(key::REQUEST_MODEL).unwrap();
+        assert!(
+            untouched.starts_with("sk-proj"),
+            "only content attributes are redacted"
+        );
     }
 
     #[test]

@@ -111,6 +111,8 @@ pub const CODEX_REQUEST_KIND: &str = "codex.request.kind";
 pub const CODEX_AGENT_TYPE: &str = "codex.agent.type";
 /// `codex.content.truncated`: `true` when a content attribute was cut to its cap.
 pub const CODEX_CONTENT_TRUNCATED: &str = "codex.content.truncated";
+/// `codex.redactions`: how many secrets were replaced in the span's content.
+pub const CODEX_REDACTIONS: &str = "codex.redactions";
 /// `codex.user.*`: prefix for user metadata (`BRAINTRUST_ADDITIONAL_METADATA`).
 pub const CODEX_USER_METADATA_PREFIX: &str = "codex.user.";
 

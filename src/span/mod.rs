@@ -6,6 +6,7 @@
 
 pub mod content;
 pub mod genai;
+pub mod redact;
 
 use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
