@@ -26,6 +26,20 @@ pub(crate) struct Builder<'a> {
     pub(crate) config: &'a SessionConfig,
 }
 
+/// Everything a span is made of before the session's ids and content policy are applied.
+#[derive(Debug)]
+struct SpanParts<'a> {
+    key: SpanKey<'a>,
+    parent: Option<SpanId>,
+    name: String,
+    kind: SpanKind,
+    start: SystemTime,
+    end: SystemTime,
+    attrs: Attrs,
+    events: Vec<SpanEvent>,
+    status: SpanStatus,
+}
+
 /// What an agent-level span (session, resumed run, sub-agent) reports.
 #[derive(Debug)]
 pub(crate) struct AgentSummary<'a> {
@@ -47,30 +61,19 @@ impl Builder<'_> {
         span_id(self.session_id, key)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn span(
-        &self,
-        key: SpanKey<'_>,
-        parent: Option<SpanId>,
-        name: String,
-        kind: SpanKind,
-        start: SystemTime,
-        end: SystemTime,
-        attrs: Attrs,
-        events: Vec<SpanEvent>,
-        status: SpanStatus,
-    ) -> SpanRecord {
+    /// Finishes `parts` into a record: ids from the session, content policy applied.
+    fn span(&self, parts: SpanParts<'_>) -> SpanRecord {
         let mut span = SpanRecord {
             trace_id: self.trace_id,
-            span_id: self.id(key),
-            parent_span_id: parent,
-            name,
-            kind,
-            start,
-            end: end.max(start),
-            attributes: attrs.0,
-            events,
-            status,
+            span_id: self.id(parts.key),
+            parent_span_id: parts.parent,
+            name: parts.name,
+            kind: parts.kind,
+            start: parts.start,
+            end: parts.end.max(parts.start),
+            attributes: parts.attrs.0,
+            events: parts.events,
+            status: parts.status,
         };
         self.config.content.apply(&mut span);
         span
@@ -94,17 +97,17 @@ impl Builder<'_> {
             );
         attrs.0.extend(summary.extra.0);
         let name = format!("invoke_agent {}", summary.agent_name);
-        self.span(
-            summary.key,
-            summary.parent,
+        self.span(SpanParts {
+            key: summary.key,
+            parent: summary.parent,
             name,
-            SpanKind::Internal,
-            summary.start,
-            summary.end,
+            kind: SpanKind::Internal,
+            start: summary.start,
+            end: summary.end,
             attrs,
-            Vec::new(),
-            SpanStatus::Unset,
-        )
+            events: Vec::new(),
+            status: SpanStatus::Unset,
+        })
     }
 
     /// The span of one turn.
@@ -166,17 +169,17 @@ impl Builder<'_> {
             status = SpanStatus::Error(error.message.clone());
         }
         let start = turn.start.unwrap_or(end);
-        self.span(
-            SpanKey::Turn(turn_id),
-            Some(parent),
+        self.span(SpanParts {
+            key: SpanKey::Turn(turn_id),
+            parent: Some(parent),
             name,
-            SpanKind::Internal,
+            kind: SpanKind::Internal,
             start,
             end,
             attrs,
             events,
             status,
-        )
+        })
     }
 
     /// `chat {model}` for one model call.
@@ -227,17 +230,17 @@ impl Builder<'_> {
             );
         let name = format!("chat {model}");
         let parent = self.id(SpanKey::Turn(turn_id));
-        self.span(
-            SpanKey::Chat(&call.response_id),
-            Some(parent),
+        self.span(SpanParts {
+            key: SpanKey::Chat(&call.response_id),
+            parent: Some(parent),
             name,
-            SpanKind::Client,
-            call.start,
-            call.end,
+            kind: SpanKind::Client,
+            start: call.start,
+            end: call.end,
             attrs,
-            Vec::new(),
-            SpanStatus::Unset,
-        )
+            events: Vec::new(),
+            status: SpanStatus::Unset,
+        })
     }
 
     /// `execute_tool {name}` for one tool call; `fallback_end` closes a call that never got
@@ -291,17 +294,17 @@ impl Builder<'_> {
         let status = error.map_or(SpanStatus::Unset, |(_, message)| SpanStatus::Error(message));
         let name = format!("execute_tool {}", tool.name);
         let parent = self.id(SpanKey::Turn(turn_id));
-        self.span(
-            SpanKey::Tool(&tool.call_id),
-            Some(parent),
+        self.span(SpanParts {
+            key: SpanKey::Tool(&tool.call_id),
+            parent: Some(parent),
             name,
-            SpanKind::Internal,
+            kind: SpanKind::Internal,
             start,
             end,
             attrs,
             events,
             status,
-        )
+        })
     }
 }
 
