@@ -33,6 +33,8 @@ pub enum Command {
     Install(InstallArgs),
     /// Remove what `install` added to `$CODEX_HOME/hooks.json`.
     Uninstall(InstallArgs),
+    /// Check the configuration, reach every destination with a test span, check the hooks.
+    Doctor(crate::doctor::DoctorArgs),
 }
 
 /// Arguments of `codex-otel flush`.

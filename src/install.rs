@@ -39,9 +39,9 @@ pub struct EventHook {
     /// The matcher of the group (`"*"`, every tool, source, agent type or trigger) for the
     /// events that have a matcher input; `None` where Codex ignores or lacks one.
     pub matcher: Option<&'static str>,
-    /// The handler's timeout in seconds. Codex clamps SessionEnd and Interrupt hooks to 3 s;
-    /// elsewhere 10 s leaves room for the opt-in flush on Stop (bounded by
-    /// [`crate::hook::FLUSH_TIMEOUT`]).
+    /// The handler's timeout in seconds: 10 s (the hook itself takes milliseconds); Stop gets
+    /// 15 s so the opt-in flush on turn end (bounded by [`crate::hook::FLUSH_TIMEOUT`], 10 s)
+    /// finishes before Codex would kill it; Codex clamps SessionEnd and Interrupt to 3 s.
     pub timeout_secs: u64,
 }
 
@@ -57,12 +57,11 @@ impl EventHook {
     /// The matcher group registering `command` for this event.
     fn group(&self, command: &str) -> Value {
         let handler = json!({"type": "command", "command": command, "timeout": self.timeout_secs});
-        let mut group = Map::new();
+        let mut group = json!({ "hooks": [handler] });
         if let Some(matcher) = self.matcher {
-            group.insert("matcher".into(), matcher.into());
+            group["matcher"] = matcher.into();
         }
-        group.insert("hooks".into(), Value::Array(vec![handler]));
-        Value::Object(group)
+        group
     }
 }
 
@@ -78,7 +77,7 @@ pub const EVENTS: [EventHook; 12] = [
     EventHook::new("PostCompact", Some("*"), 10),
     EventHook::new("SubagentStart", Some("*"), 10),
     EventHook::new("SubagentStop", Some("*"), 10),
-    EventHook::new("Stop", None, 10),
+    EventHook::new("Stop", None, 15),
     EventHook::new("Interrupt", None, 3),
     EventHook::new("SessionEnd", None, 3),
 ];
@@ -174,17 +173,9 @@ pub enum ShapeError {
         /// The event.
         event: &'static str,
     },
-    /// A matcher group is not an object.
-    #[error("`hooks.{event}[{index}]` must be an object")]
-    GroupNotAnObject {
-        /// The event.
-        event: &'static str,
-        /// The group's position.
-        index: usize,
-    },
-    /// A matcher group's `hooks` is not an array.
-    #[error("`hooks.{event}[{index}].hooks` must be an array of handlers")]
-    HandlersNotAnArray {
+    /// A matcher group is not an object, or its `hooks` is not an array.
+    #[error("`hooks.{event}[{index}]` must be an object whose `hooks` is an array of handlers")]
+    GroupMalformed {
         /// The event.
         event: &'static str,
         /// The group's position.
@@ -202,15 +193,12 @@ pub fn install(args: &InstallArgs) -> anyhow::Result<()> {
     let mut after = before.clone();
     let replaced = after.remove_ours(&command);
     after.add(&command);
+    let (shown, events) = (path.display(), EVENTS.len());
     if after == before {
-        println!("codex-otel: already registered in {}", path.display());
+        println!("codex-otel: already registered in {shown}");
     } else {
         save(&path, &after)?;
-        println!(
-            "codex-otel: registered `{command}` for {} Codex hook events in {}",
-            EVENTS.len(),
-            path.display()
-        );
+        println!("codex-otel: registered `{command}` for {events} Codex hook events in {shown}");
         if replaced > 0 {
             println!("codex-otel: replaced {replaced} handlers of an earlier install");
         }
@@ -223,27 +211,15 @@ pub fn install(args: &InstallArgs) -> anyhow::Result<()> {
 pub fn uninstall(args: &InstallArgs) -> anyhow::Result<()> {
     let path = hooks_path(args)?;
     let command = hook_command(&binary(args)?)?;
-    if !path.exists() {
-        println!(
-            "codex-otel: {} does not exist; nothing to remove",
-            path.display()
-        );
-        return Ok(());
-    }
     let mut file = load(&path)?;
     let removed = file.remove_ours(&command);
+    let shown = path.display();
     if removed == 0 {
-        println!(
-            "codex-otel: no codex-otel hook in {}; nothing changed",
-            path.display()
-        );
+        println!("codex-otel: no codex-otel hook in {shown}; nothing changed");
         return Ok(());
     }
     save(&path, &file)?;
-    println!(
-        "codex-otel: removed {removed} codex-otel handlers from {}",
-        path.display()
-    );
+    println!("codex-otel: removed {removed} codex-otel handlers from {shown}");
     Ok(())
 }
 
@@ -286,17 +262,13 @@ fn hooks_path(args: &InstallArgs) -> Result<PathBuf, Error> {
 
 /// The absolute path of the binary the hooks run: `--bin`, else this executable.
 fn binary(args: &InstallArgs) -> Result<PathBuf, Error> {
-    let given = match &args.bin {
-        Some(bin) => bin.clone(),
-        None => std::env::current_exe().map_err(|source| Error::Binary {
-            path: "codex-otel".into(),
+    let given = args.bin.clone().map_or_else(std::env::current_exe, Ok);
+    given
+        .and_then(std::path::absolute)
+        .map_err(|source| Error::Binary {
+            path: args.bin.clone().unwrap_or_else(|| "codex-otel".into()),
             source,
-        })?,
-    };
-    std::path::absolute(&given).map_err(|source| Error::Binary {
-        path: given,
-        source,
-    })
+        })
 }
 
 /// Fails unless `path` is an executable file (checked on install only: uninstalling must
@@ -364,11 +336,7 @@ fn write_atomically(target: &Path, bytes: &[u8]) -> io::Result<()> {
     let mode = fs::metadata(target)
         .ok()
         .map(|metadata| metadata.permissions().mode() & 0o7777);
-    let name = target.file_name().unwrap_or(HOOKS_FILE.as_ref());
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".codex-otel-{}.tmp", std::process::id()));
-    let temp = target.with_file_name(temp_name);
+    let temp = target.with_extension(format!("codex-otel-{}.tmp", std::process::id()));
     let written = (|| {
         let mut out = OpenOptions::new()
             .write(true)
@@ -441,18 +409,14 @@ impl HooksFile {
 
     /// Appends one matcher group running `command` to every event of [`EVENTS`].
     fn add(&mut self, command: &str) {
-        let hooks = self
-            .0
-            .entry("hooks")
-            .or_insert_with(|| Value::Object(Map::new()));
-        let Value::Object(events) = hooks else {
-            return; // Unreachable for a checked file: `hooks` is an object.
+        let hooks = self.0.entry("hooks").or_insert_with(|| json!({}));
+        // Always an object and arrays in a checked file.
+        let Some(events) = hooks.as_object_mut() else {
+            return;
         };
         for spec in &EVENTS {
-            let groups = events
-                .entry(spec.event)
-                .or_insert_with(|| Value::Array(Vec::new()));
-            if let Value::Array(groups) = groups {
+            let groups = events.entry(spec.event).or_insert_with(|| json!([]));
+            if let Some(groups) = groups.as_array_mut() {
                 groups.push(spec.group(command));
             }
         }
@@ -474,14 +438,9 @@ fn check_event(event: &'static str, entry: Option<&Value>) -> Result<(), ShapeEr
         Some(_) => return Err(ShapeError::EventNotAnArray { event }),
     };
     for (index, group) in groups.iter().enumerate() {
-        let Value::Object(group) = group else {
-            return Err(ShapeError::GroupNotAnObject { event, index });
-        };
-        if group
-            .get("hooks")
-            .is_some_and(|handlers| !handlers.is_array())
-        {
-            return Err(ShapeError::HandlersNotAnArray { event, index });
+        let handlers = group.as_object().map(|group| group.get("hooks"));
+        if handlers.is_none_or(|handlers| handlers.is_some_and(|h| !h.is_array())) {
+            return Err(ShapeError::GroupMalformed { event, index });
         }
     }
     Ok(())
@@ -529,7 +488,7 @@ mod tests {
         assert_eq!(root["hooks"]["Stop"][0], user_file()["hooks"]["Stop"][0]);
         assert_eq!(
             root["hooks"]["Stop"][1],
-            json!({"hooks": [{"type": "command", "command": OURS, "timeout": 10}]})
+            json!({"hooks": [{"type": "command", "command": OURS, "timeout": 15}]})
         );
         assert_eq!(
             root["hooks"]["PreToolUse"],
@@ -588,49 +547,40 @@ mod tests {
     #[test]
     fn malformed_files_are_refused_with_the_place_named() {
         let cases = [
-            (json!([]), ShapeError::NotAnObject),
-            (json!({"hooks": []}), ShapeError::HooksNotAnObject),
+            (json!([]), "the top level must be a JSON object"),
             (
-                json!({"hooks": {"Stop": {}}}),
-                ShapeError::EventNotAnArray { event: "Stop" },
+                json!({"hooks": []}),
+                "`hooks` must be an object mapping event names to matcher groups",
             ),
             (
-                json!({"hooks": {"PreToolUse": [{"hooks": []}, 3]}}),
-                ShapeError::GroupNotAnObject {
-                    event: "PreToolUse",
-                    index: 1,
-                },
+                json!({"hooks": {"Stop": {}}}),
+                "`hooks.Stop` must be an array of matcher groups",
+            ),
+            (
+                json!({"hooks": {"PreToolUse": [{}, 3]}}),
+                "`hooks.PreToolUse[1]` must be an object whose `hooks` is an array of handlers",
             ),
             (
                 json!({"hooks": {"SessionEnd": [{"hooks": "x"}]}}),
-                ShapeError::HandlersNotAnArray {
-                    event: "SessionEnd",
-                    index: 0,
-                },
+                "`hooks.SessionEnd[0]` must be an object whose `hooks` is an array of handlers",
             ),
         ];
-        for (value, expected) in cases {
-            assert_eq!(HooksFile::from_value(value), Err(expected.clone()));
+        for (value, message) in cases {
+            let problem = HooksFile::from_value(value).unwrap_err();
+            assert_eq!(problem.to_string(), message);
         }
         assert!(HooksFile::from_value(json!({"hooks": {"Unknown": 1}})).is_ok());
     }
 
     #[test]
-    fn an_unparsable_file_is_an_error_and_stays_untouched() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(HOOKS_FILE);
-        fs::write(&path, "{ not json").unwrap();
-        assert!(matches!(load(&path), Err(Error::Parse { .. })));
-        assert_eq!(fs::read_to_string(&path).unwrap(), "{ not json");
-    }
-
-    #[test]
-    fn a_missing_or_blank_file_is_empty() {
+    fn a_missing_or_blank_file_is_empty_and_an_unparsable_one_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(HOOKS_FILE);
         assert_eq!(load(&path).unwrap(), HooksFile::default());
         fs::write(&path, " \n").unwrap();
         assert_eq!(load(&path).unwrap(), HooksFile::default());
+        fs::write(&path, "{ not json").unwrap();
+        assert!(matches!(load(&path), Err(Error::Parse { .. })));
     }
 
     #[test]
@@ -644,10 +594,8 @@ mod tests {
         let mut hooks = HooksFile::default();
         hooks.add(OURS);
         save(&link, &hooks).unwrap();
-        assert!(fs::symlink_metadata(&link)
-            .unwrap()
-            .file_type()
-            .is_symlink());
+        let link_type = fs::symlink_metadata(&link).unwrap().file_type();
+        assert!(link_type.is_symlink());
         let mode = fs::metadata(&real).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode, 0o640);
         assert_eq!(load(&link).unwrap(), hooks);

@@ -18,6 +18,7 @@
 //! - [`wire`]: messages between the hook and the daemon over the Unix socket.
 //! - [`cli`]: the command-line definitions (clap).
 //! - [`client`]: `flush`, `status` and `stop`: requests to the running daemon.
+//! - [`doctor`]: checks configuration, destinations and hook registration, and says what to fix.
 //! - [`install`]: registers the hook in `$CODEX_HOME/hooks.json` (the plugin is the other way).
 //! - [`logging`]: codex-otel's own diagnostics, to a file under the state directory.
 
@@ -26,6 +27,7 @@ pub mod client;
 pub mod codex;
 pub mod config;
 pub mod daemon;
+pub mod doctor;
 pub mod export;
 pub mod hook;
 pub mod install;

@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Command::Stop => report(codex_otel::client::stop()),
         Command::Install(args) => report(codex_otel::install::install(&args)),
         Command::Uninstall(args) => report(codex_otel::install::uninstall(&args)),
+        Command::Doctor(args) => report(codex_otel::doctor::main(&args)),
     }
 }
 

@@ -4,14 +4,16 @@
 //!
 //! Per setting, for the table named `braintrust` (or the environment alone): environment >
 //! file > default. Within one source a project id wins over a project name. Other tables use
-//! their own settings and fall back to `BRAINTRUST_API_KEY` only for the key.
+//! their own settings and fall back to `BRAINTRUST_API_KEY` only for the key. TLS files come
+//! from the table only, the proxy as for every HTTP destination (see [`super::connection`]).
 
+use super::connection::{connection, Sources};
 use super::env;
 use super::file::FileDestination;
 use super::values;
 use super::{ConfigError, Vars};
 use crate::export::braintrust::{DEFAULT_API_URL, DEFAULT_PROJECT};
-use crate::export::{BraintrustConfig, BraintrustProject};
+use crate::export::{BraintrustConfig, BraintrustProject, Protocol};
 
 /// Whether `TRACE_TO_BRAINTRUST` asks for the Braintrust destination.
 pub(super) fn enabled(vars: Vars<'_>) -> Result<bool, ConfigError> {
@@ -26,11 +28,13 @@ pub(super) fn enabled(vars: Vars<'_>) -> Result<bool, ConfigError> {
         .map(|enabled| enabled.unwrap_or(false))
 }
 
-/// The destination `name` from `table` and, when `merge_env`, the `BRAINTRUST_*` variables.
+/// The destination `name` from `table` (its paths relative to `base_dir`) and, when
+/// `merge_env`, the `BRAINTRUST_*` variables.
 pub(super) fn braintrust(
     vars: Vars<'_>,
     merge_env: bool,
     table: Option<&FileDestination>,
+    base_dir: &std::path::Path,
     name: &str,
 ) -> Result<BraintrustConfig, ConfigError> {
     let env = |key: &str| if merge_env { vars(key) } else { None };
@@ -55,9 +59,17 @@ pub(super) fn braintrust(
         ),
     };
     let api_url = values::url(&url).map_err(|source| ConfigError::Invalid { setting, source })?;
+    let sources = Sources {
+        vars,
+        otel_env: None,
+        table,
+        base_dir,
+    };
+    let connection = connection(&sources, &api_url, Protocol::HttpProtobuf, name)?;
     Ok(BraintrustConfig {
         api_key,
         project,
         api_url,
+        connection,
     })
 }

@@ -24,6 +24,45 @@ pub const OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_TRAC
 pub const OTEL_EXPORTER_OTLP_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
 /// Traces-only timeout; wins over [`OTEL_EXPORTER_OTLP_TIMEOUT`].
 pub const OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
+/// PEM file of the CA certificates trusted for the generic OTLP destination's `https://`
+/// endpoint, instead of the system's roots. A relative path is taken from the current directory.
+pub const OTEL_EXPORTER_OTLP_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CERTIFICATE";
+/// Traces-only CA file; wins over [`OTEL_EXPORTER_OTLP_CERTIFICATE`].
+pub const OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE";
+/// PEM file of the client certificate (chain) for mutual TLS; needs a client key too.
+pub const OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE";
+/// Traces-only client certificate; wins over [`OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`].
+pub const OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: &str =
+    "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE";
+/// PEM file of the client certificate's private key (a secret: its path is shown, never its
+/// content).
+pub const OTEL_EXPORTER_OTLP_CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_CLIENT_KEY";
+/// Traces-only client key; wins over [`OTEL_EXPORTER_OTLP_CLIENT_KEY`].
+pub const OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY";
+
+/// `true` turns GenAI metrics on for every OTLP destination (never Braintrust or the local
+/// store) whose config-file table does not say `metrics = false`. Default `false`.
+pub const CODEX_OTEL_METRICS: &str = "CODEX_OTEL_METRICS";
+/// Full metrics URL of the generic OTLP destination, used as-is. Default: the
+/// [`OTEL_EXPORTER_OTLP_ENDPOINT`] base + `/v1/metrics` over HTTP, the same endpoint over gRPC,
+/// else the traces URL with `/v1/traces` replaced by `/v1/metrics`.
+pub const OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
+/// `cumulative` (the default), `delta` or `lowmemory` (delta for every codex-otel instrument),
+/// for the generic OTLP destination.
+pub const OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: &str =
+    "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+
+/// Proxy for `https://` OTLP/HTTP and Braintrust endpoints (`CONNECT`), every destination;
+/// the lowercase `https_proxy` wins. A destination's `proxy` key in the config file wins over
+/// it. gRPC destinations never use a proxy.
+pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+/// Proxy for `http://` OTLP/HTTP endpoints; the lowercase `http_proxy` wins.
+pub const HTTP_PROXY: &str = "HTTP_PROXY";
+/// Proxy for either scheme when the scheme's own variable is unset; lowercase `all_proxy` wins.
+pub const ALL_PROXY: &str = "ALL_PROXY";
+/// Hosts reached without the proxy: comma-separated names (`.corp` or `corp` also matches
+/// subdomains), IP addresses, CIDR blocks, or `*`; the lowercase `no_proxy` wins.
+pub const NO_PROXY: &str = "NO_PROXY";
 
 /// `service.name` of every destination's resource; default `codex`.
 pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";

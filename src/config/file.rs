@@ -13,12 +13,20 @@
 //! timeout_ms = 10000
 //! max_request_bytes = 4194304
 //! headers = { authorization = "Bearer …" }
+//! ca_file = "certs/ca.pem"         # CA trusted instead of the system's (https endpoints)
+//! cert_file = "certs/client.pem"   # mutual TLS: client certificate …
+//! key_file = "certs/client.key"    # … and its key (both or neither)
+//! proxy = "http://proxy.corp:3128" # or "none"; default: $HTTPS_PROXY / $HTTP_PROXY (HTTP only)
+//! metrics = true                   # GenAI metrics here too; default: $CODEX_OTEL_METRICS
+//! metrics_endpoint = "http://localhost:4318/v1/metrics"  # default: derived from endpoint
+//! metrics_temporality = "delta"    # cumulative (default) | delta | lowmemory
 //!
 //! [[destinations]]
 //! kind = "braintrust"
 //! api_key = "…"                    # default: $BRAINTRUST_API_KEY
 //! project = "codex"                # or project_id = "…"
 //! api_url = "https://api.braintrust.dev"
+//! # ca_file, cert_file, key_file and proxy as above
 //!
 //! [[destinations]]
 //! kind = "file"                    # the local store; `path` overrides its directory
@@ -26,7 +34,7 @@
 //!
 //! Unknown keys are errors, and so are keys that do not belong to the table's kind. Parse
 //! errors report the line and the parser's message, never the offending text, which may hold
-//! a secret.
+//! a secret. Relative file paths are relative to the config file's directory.
 
 use super::ConfigError;
 use serde::Deserialize;
@@ -43,6 +51,17 @@ pub struct FileConfig {
     /// Destinations, in order.
     #[serde(default)]
     pub destinations: Vec<FileDestination>,
+    /// The directory relative paths are resolved against: the file's own (empty when the
+    /// text was parsed without a file).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+impl FileConfig {
+    /// `path` resolved against [`FileConfig::base_dir`].
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        self.base_dir.join(path)
+    }
 }
 
 /// A destination's kind in the file.
@@ -89,6 +108,20 @@ pub struct FileDestination {
     pub timeout_ms: Option<u64>,
     /// OTLP: request body limit.
     pub max_request_bytes: Option<usize>,
+    /// OTLP and Braintrust: PEM file of the trusted CA certificates.
+    pub ca_file: Option<PathBuf>,
+    /// OTLP and Braintrust: PEM file of the client certificate for mutual TLS.
+    pub cert_file: Option<PathBuf>,
+    /// OTLP and Braintrust: PEM file of the client certificate's key.
+    pub key_file: Option<PathBuf>,
+    /// OTLP and Braintrust: proxy URL, or `none`.
+    pub proxy: Option<String>,
+    /// OTLP: GenAI metrics on or off.
+    pub metrics: Option<bool>,
+    /// OTLP: full metrics URL.
+    pub metrics_endpoint: Option<String>,
+    /// OTLP: `cumulative`, `delta` or `lowmemory`.
+    pub metrics_temporality: Option<String>,
     /// Braintrust: API key (secret).
     pub api_key: Option<String>,
     /// Braintrust: project name.
@@ -109,6 +142,13 @@ impl std::fmt::Debug for FileDestination {
             .field("endpoint", &self.endpoint)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "proxy",
+                &self
+                    .proxy
+                    .as_deref()
+                    .map(crate::export::otlp::without_credentials),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -134,6 +174,9 @@ impl FileDestination {
             ("headers", !self.headers.is_empty()),
             ("compression", self.compression.is_some()),
             ("timeout_ms", self.timeout_ms.is_some()),
+            ("metrics", self.metrics.is_some()),
+            ("metrics_endpoint", self.metrics_endpoint.is_some()),
+            ("metrics_temporality", self.metrics_temporality.is_some()),
         ];
         let braintrust = [
             ("api_key", self.api_key.is_some()),
@@ -143,10 +186,16 @@ impl FileDestination {
         ];
         let file = [("path", self.path.is_some())];
         let size = [("max_request_bytes", self.max_request_bytes.is_some())];
+        let network = [
+            ("ca_file", self.ca_file.is_some()),
+            ("cert_file", self.cert_file.is_some()),
+            ("key_file", self.key_file.is_some()),
+            ("proxy", self.proxy.is_some()),
+        ];
         let foreign: Vec<&[(&'static str, bool)]> = match self.kind() {
             FileKind::Otlp => vec![&braintrust, &file],
             FileKind::Braintrust => vec![&otlp, &file, &size],
-            FileKind::File => vec![&otlp, &braintrust, &size],
+            FileKind::File => vec![&otlp, &braintrust, &size, &network],
         };
         match foreign.into_iter().flatten().find(|(_, set)| *set) {
             Some((field, _)) => Err(ConfigError::FieldNotForKind {
@@ -175,10 +224,12 @@ pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
         path: path.to_owned(),
         source,
     })?;
-    parse(&text).map_err(|source| ConfigError::ParseFile {
+    let mut config = parse(&text).map_err(|source| ConfigError::ParseFile {
         path: path.to_owned(),
         source,
-    })
+    })?;
+    config.base_dir = path.parent().map(Path::to_owned).unwrap_or_default();
+    Ok(config)
 }
 
 /// Parses the file's text.
@@ -238,6 +289,24 @@ mod tests {
     }
 
     #[test]
+    fn relative_paths_are_resolved_against_the_files_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("codex-otel.toml");
+        std::fs::write(
+            &path,
+            "[[destinations]]\nendpoint = \"https://c\"\nca_file = \"ca.pem\"\n",
+        )
+        .expect("write");
+        let config = load(&path).expect("loads");
+        let ca = config.destinations[0].ca_file.as_deref().expect("ca_file");
+        assert_eq!(config.resolve(ca), dir.path().join("ca.pem"));
+        assert_eq!(
+            config.resolve(Path::new("/abs/ca.pem")),
+            Path::new("/abs/ca.pem")
+        );
+    }
+
+    #[test]
     fn a_key_of_another_kind_is_an_error() {
         let config =
             parse("[[destinations]]\nkind = \"file\"\nendpoint = \"http://x\"\n").expect("parses");
@@ -248,6 +317,16 @@ mod tests {
                 ..
             })
         ));
+        let config = parse(
+            "[[destinations]]\nkind = \"file\"\nproxy = \"none\"\n\
+                            [[destinations]]\nkind = \"braintrust\"\nca_file = \"ca.pem\"\n",
+        )
+        .expect("parses");
+        assert!(matches!(
+            config.destinations[0].check_fields(),
+            Err(ConfigError::FieldNotForKind { field: "proxy", .. })
+        ));
+        assert!(config.destinations[1].check_fields().is_ok());
     }
 
     #[test]

@@ -20,7 +20,9 @@
 //! they are about (`OTEL_EXPORTER_OTLP_*` to `otlp`, `BRAINTRUST_*` to `braintrust`), and a file
 //! table with that name is merged with them; other tables read no variable (except
 //! `BRAINTRUST_API_KEY` as a fallback key), so one destination's settings never reach another.
-//! Empty variables count as unset.
+//! The exception is the proxy variables (`HTTPS_PROXY`, `NO_PROXY`, …), which describe the
+//! machine's network and apply to every HTTP destination unless its table sets `proxy`
+//! ([`connection`](mod@connection) has the TLS and proxy rules). Empty variables count as unset.
 //!
 //! # Secrets
 //!
@@ -33,6 +35,8 @@ pub mod session;
 pub mod values;
 
 mod braintrust;
+mod connection;
+mod metrics;
 mod otlp;
 mod resource;
 
@@ -96,6 +100,12 @@ pub enum ConfigError {
          (set BRAINTRUST_API_KEY or api_key in the config file)"
     )]
     BraintrustApiKeyMissing {
+        /// The destination.
+        destination: String,
+    },
+    /// A client certificate is configured without its key, or a key without its certificate.
+    #[error("destination {destination:?}: mutual TLS needs both a client certificate and its key")]
+    IncompleteClientCertificate {
         /// The destination.
         destination: String,
     },
@@ -175,7 +185,7 @@ fn destination_kinds(
         if table.kind() == FileKind::File && name == LOCAL_DESTINATION && local_env == Some(false) {
             continue;
         }
-        kinds.push((name.to_owned(), table_kind(vars, table, state)?));
+        kinds.push((name.to_owned(), table_kind(vars, table, file, state)?));
     }
     let has_table = |name: &str, kind: FileKind| {
         file.destinations
@@ -183,12 +193,19 @@ fn destination_kinds(
             .any(|t| t.name() == name && t.kind() == kind)
     };
     if !has_table(OTLP_DESTINATION, FileKind::Otlp) {
-        if let Some(config) = otlp::otlp(Some(vars), None, OTLP_DESTINATION)? {
+        let sources = connection::Sources {
+            vars,
+            otel_env: Some(vars),
+            table: None,
+            base_dir: &file.base_dir,
+        };
+        if let Some(config) = otlp::otlp(&sources, OTLP_DESTINATION)? {
             kinds.push((OTLP_DESTINATION.to_owned(), DestinationKind::Otlp(config)));
         }
     }
     if braintrust::enabled(vars)? && !has_table(BRAINTRUST_DESTINATION, FileKind::Braintrust) {
-        let config = braintrust::braintrust(vars, true, None, BRAINTRUST_DESTINATION)?;
+        let config =
+            braintrust::braintrust(vars, true, None, &file.base_dir, BRAINTRUST_DESTINATION)?;
         kinds.push((
             BRAINTRUST_DESTINATION.to_owned(),
             DestinationKind::Braintrust(config),
@@ -204,27 +221,33 @@ fn destination_kinds(
     Ok(kinds)
 }
 
-/// The destination one file table describes.
+/// The destination one table of `file` describes.
 fn table_kind(
     vars: Vars<'_>,
     table: &file::FileDestination,
+    file: &FileConfig,
     state: &StateDir,
 ) -> Result<DestinationKind, ConfigError> {
     let name = table.name();
     Ok(match table.kind() {
         FileKind::Otlp => {
-            let env = (name == OTLP_DESTINATION).then_some(vars);
-            let config = otlp::otlp(env, Some(table), name)?.ok_or_else(|| {
-                ConfigError::MissingEndpoint {
+            let sources = connection::Sources {
+                vars,
+                otel_env: (name == OTLP_DESTINATION).then_some(vars),
+                table: Some(table),
+                base_dir: &file.base_dir,
+            };
+            let config =
+                otlp::otlp(&sources, name)?.ok_or_else(|| ConfigError::MissingEndpoint {
                     destination: name.to_owned(),
-                }
-            })?;
+                })?;
             DestinationKind::Otlp(config)
         }
         FileKind::Braintrust => DestinationKind::Braintrust(braintrust::braintrust(
             vars,
             name == BRAINTRUST_DESTINATION,
             Some(table),
+            &file.base_dir,
             name,
         )?),
         FileKind::File => DestinationKind::Store(StoreConfig {
@@ -486,6 +509,50 @@ mod tests {
         let configs = only_env(&env);
         assert_eq!(configs.len(), 2);
         assert!(configs.iter().all(|c| c.resource.service_name == "svc"));
+    }
+
+    #[test]
+    fn tls_and_proxy_settings_reach_each_destination_by_its_own_rules() {
+        let toml = "[[destinations]]\nname = \"gateway\"\nendpoint = \"https://gw/v1/traces\"\n\
+                    ca_file = \"gw-ca.pem\"\nproxy = \"none\"\n\
+                    [[destinations]]\nkind = \"braintrust\"\napi_key = \"k\"\n";
+        let env = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/pki/ca.pem"),
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/pki/me.pem"),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/pki/me.key"),
+            ("HTTPS_PROXY", "http://proxy:3128"),
+            ("NO_PROXY", "collector"),
+        ];
+        let configs = with_file(&env, toml).expect("valid");
+        let otlp = otlp_of(&configs, "otlp");
+        assert_eq!(otlp.connection.tls.ca_file, Some("/pki/ca.pem".into()));
+        assert!(otlp.connection.tls.client.is_some());
+        let via = crate::export::Proxy::Via {
+            url: "http://proxy:3128".into(),
+            no_proxy: Some("collector".into()),
+        };
+        assert_eq!(otlp.connection.proxy, via);
+        let gateway = otlp_of(&configs, "gateway");
+        assert!(gateway
+            .connection
+            .tls
+            .ca_file
+            .is_some_and(|ca| ca.ends_with("gw-ca.pem") && ca.is_absolute()));
+        assert_eq!(gateway.connection.proxy, crate::export::Proxy::Direct);
+        let DestinationKind::Braintrust(bt) = &configs[1].kind else {
+            panic!("{configs:?}");
+        };
+        assert_eq!(bt.connection.proxy, via);
+        assert_eq!(bt.connection.tls, crate::export::TlsConfig::default());
+        let incomplete = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c"),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/pki/me.key"),
+        ];
+        assert!(matches!(
+            destinations_from_env_and_file(vars(&incomplete), None, &state()),
+            Err(ConfigError::IncompleteClientCertificate { .. })
+        ));
     }
 
     #[test]

@@ -6,15 +6,17 @@
 //! over file; the traces-only header variable replaces the generic one as a whole. Other
 //! tables read no environment variable.
 
+use super::connection::{connection, Sources};
 use super::env;
 use super::file::FileDestination;
+use super::metrics::metrics;
 use super::values::{self, ValueError};
 use super::{ConfigError, Vars};
 use crate::export::otlp::{DEFAULT_MAX_REQUEST_BYTES, DEFAULT_TIMEOUT};
 use crate::export::{Compression, Headers, OtlpConfig, Protocol};
 
 /// An environment setting: the traces-only variable, then the generic one.
-fn env_pick(
+pub(super) fn env_pick(
     vars: Option<Vars<'_>>,
     traces: &'static str,
     generic: &'static str,
@@ -26,7 +28,7 @@ fn env_pick(
 }
 
 /// Parses `value` for `setting`, naming the setting on error.
-fn parse<T>(
+pub(super) fn parse<T>(
     setting: &str,
     value: &str,
     parser: impl Fn(&str) -> Result<T, ValueError>,
@@ -38,7 +40,7 @@ fn parse<T>(
 }
 
 /// The first of the environment value and the file value, parsed.
-fn resolve<T>(
+pub(super) fn resolve<T>(
     from_env: Option<(&'static str, String)>,
     from_file: Option<(String, &str)>,
     parser: impl Fn(&str) -> Result<T, ValueError>,
@@ -50,13 +52,11 @@ fn resolve<T>(
     }
 }
 
-/// The destination for `table` (or none), reading the `OTEL_*` variables when `vars` is given.
-/// `None` when neither the environment nor the table names an endpoint and there is no table.
-pub(super) fn otlp(
-    vars: Option<Vars<'_>>,
-    table: Option<&FileDestination>,
-    name: &str,
-) -> Result<Option<OtlpConfig>, ConfigError> {
+/// The destination for `sources.table` (or none), reading the `OTEL_*` variables when
+/// `sources.otel_env` is given. `None` when neither the environment nor the table names an
+/// endpoint and there is no table.
+pub(super) fn otlp(sources: &Sources<'_>, name: &str) -> Result<Option<OtlpConfig>, ConfigError> {
+    let (vars, table) = (sources.otel_env, sources.table);
     let field = |field: &str| format!("destinations.{name}.{field}");
     let protocol = resolve(
         env_pick(
@@ -105,6 +105,8 @@ pub(super) fn otlp(
     config.max_request_bytes = table
         .and_then(|t| t.max_request_bytes)
         .unwrap_or(DEFAULT_MAX_REQUEST_BYTES);
+    config.connection = connection(sources, &config.endpoint, protocol, name)?;
+    config.metrics = metrics(sources, &config.endpoint, protocol, name)?;
     Ok(Some(config))
 }
 
@@ -123,7 +125,7 @@ fn endpoint(
             let base = parse(env::OTEL_EXPORTER_OTLP_ENDPOINT, &url, values::url)?;
             return Ok(Some(match protocol {
                 Protocol::Grpc => base,
-                Protocol::HttpProtobuf | Protocol::HttpJson => values::traces_url(&base),
+                Protocol::HttpProtobuf | Protocol::HttpJson => values::signal_url(&base, "traces"),
             }));
         }
     }

@@ -1,15 +1,23 @@
 //! The OTLP resource every destination sends: who produced the spans.
 //!
-//! Attributes, later sources winning: `service.version` (this crate) and `host.name` (the
-//! machine), the config file's `[resource]` table, `OTEL_RESOURCE_ATTRIBUTES`. `service.name`
-//! is `OTEL_SERVICE_NAME`, else a `service.name` attribute from those sources, else `codex`.
+//! Attributes, later sources winning: `service.version` (this crate), `host.name` (the
+//! machine) and `user.name` (the login running codex-otel, from the user database, else
+//! `$USER` or `$LOGNAME`), the config file's `[resource]` table, `OTEL_RESOURCE_ATTRIBUTES`.
+//! An empty value removes an attribute (`OTEL_RESOURCE_ATTRIBUTES=user.name=` keeps the login
+//! out). `service.name` is `OTEL_SERVICE_NAME`, else a `service.name` attribute from those
+//! sources, else `codex`.
+//!
+//! `user.name` is the semantic conventions' "short name or login/username of the user"
+//! (`enduser.id` is deprecated in favour of `user.id`, which is meant for an application's
+//! account id, not a machine login).
 
 use super::env;
 use super::values;
 use super::{ConfigError, Vars};
-use crate::export::convert::{HOST_NAME, SERVICE_NAME};
+use crate::export::convert::{HOST_NAME, SERVICE_NAME, USER_NAME};
 use crate::export::ResourceConfig;
 use std::collections::BTreeMap;
+use std::ffi::CStr;
 
 /// Resolves the resource from the environment and the file's `[resource]` table.
 pub(super) fn resource(
@@ -19,6 +27,9 @@ pub(super) fn resource(
     let mut config = ResourceConfig::default();
     if let Some(host) = host_name() {
         config.attributes.insert(HOST_NAME.to_owned(), host);
+    }
+    if let Some(user) = os_user_name().or_else(|| vars("USER").or_else(|| vars("LOGNAME"))) {
+        config.attributes.insert(USER_NAME.to_owned(), user);
     }
     config.attributes.extend(file_attributes.clone());
     if let Some(text) = vars(env::OTEL_RESOURCE_ATTRIBUTES) {
@@ -34,7 +45,38 @@ pub(super) fn resource(
     if let Some(name) = vars(env::OTEL_SERVICE_NAME) {
         config.service_name = name;
     }
+    config.attributes.retain(|_, value| !value.is_empty());
+    if config.service_name.is_empty() {
+        config.service_name = ResourceConfig::default().service_name;
+    }
     Ok(config)
+}
+
+/// The login name of the effective user, from the user database.
+fn os_user_name() -> Option<String> {
+    let mut buffer = vec![0 as libc::c_char; 4096];
+    // SAFETY: `passwd` is plain old data that getpwuid_r fills in; all-zero is a valid value.
+    let mut passwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer refers to a live local of the stated size; on success getpwuid_r
+    // points `found` at `passwd`, whose strings point into `buffer`, both alive below.
+    let status = unsafe {
+        libc::getpwuid_r(
+            libc::geteuid(),
+            &mut passwd,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        )
+    };
+    if status != 0 || found.is_null() || passwd.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: pw_name is a NUL-terminated string inside `buffer`.
+    let name = unsafe { CStr::from_ptr(passwd.pw_name) }
+        .to_string_lossy()
+        .into_owned();
+    (!name.is_empty()).then_some(name)
 }
 
 /// This machine's host name, if the system reports one.
@@ -83,6 +125,20 @@ mod tests {
             env!("CARGO_PKG_VERSION")
         );
         assert_eq!(config.attributes.get(HOST_NAME), host_name().as_ref());
+    }
+
+    #[test]
+    fn the_user_is_the_login_and_an_empty_value_removes_an_attribute() {
+        let vars = |key: &str| (key == "USER").then(|| "from-env".to_owned());
+        let config = resource(&vars, &BTreeMap::new()).expect("valid");
+        let expected = os_user_name().unwrap_or_else(|| "from-env".to_owned());
+        assert_eq!(config.attributes.get(USER_NAME), Some(&expected));
+        let vars = |key: &str| {
+            (key == env::OTEL_RESOURCE_ATTRIBUTES).then(|| "user.name=,host.name=".to_owned())
+        };
+        let config = resource(&vars, &BTreeMap::new()).expect("valid");
+        assert!(!config.attributes.contains_key(USER_NAME), "{config:?}");
+        assert!(!config.attributes.contains_key(HOST_NAME), "{config:?}");
     }
 
     #[test]

@@ -241,7 +241,10 @@ mod tests {
             .redactor
             .is_none());
         let (config, problems) = settings(&[("CODEX_OTEL_REDACT_PATTERNS", r#"["ACME-\\d+"]"#)]);
-        assert!(problems.is_empty() && config.content.capture, "{problems:?}");
+        assert!(
+            problems.is_empty() && config.content.capture,
+            "{problems:?}"
+        );
         let (config, problems) = settings(&[("CODEX_OTEL_REDACT_PATTERNS", r#"["("]"#)]);
         assert_eq!(problems.len(), 1);
         assert!(!config.content.capture);

@@ -1,7 +1,7 @@
 //! Parsing of single setting values (from the environment or the config file) into typed
 //! settings, with errors that never echo a possibly secret value.
 
-use crate::export::{Compression, Headers, Protocol};
+use crate::export::{Compression, Headers, Protocol, Temporality};
 use std::time::Duration;
 
 /// Why a setting's value is unusable.
@@ -32,6 +32,9 @@ pub enum ValueError {
     /// A header name that is not an HTTP token, or a value with control characters.
     #[error("header {0:?} has an invalid name or value")]
     Header(String),
+    /// An unknown metrics temporality (the name is shown: it is not a secret).
+    #[error("unknown temporality {0:?}; expected cumulative, delta or lowmemory")]
+    Temporality(String),
 }
 
 /// Parses `k=v,k2=v2` (whitespace around entries ignored, values percent-decoded).
@@ -110,6 +113,16 @@ pub fn compression(text: &str) -> Result<Compression, ValueError> {
     }
 }
 
+/// Parses a metrics temporality preference, case-insensitively. `lowmemory` means delta for
+/// counters and histograms, which is every instrument codex-otel has.
+pub fn temporality(text: &str) -> Result<Temporality, ValueError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "cumulative" => Ok(Temporality::Cumulative),
+        "delta" | "lowmemory" => Ok(Temporality::Delta),
+        _ => Err(ValueError::Temporality(text.to_owned())),
+    }
+}
+
 /// Parses a timeout in milliseconds.
 pub fn millis(text: &str) -> Result<Duration, ValueError> {
     text.trim()
@@ -146,9 +159,9 @@ pub fn url(text: &str) -> Result<String, ValueError> {
     }
 }
 
-/// `base` with `/v1/traces` appended, keeping its path (`…/otel` → `…/otel/v1/traces`).
-pub fn traces_url(base: &str) -> String {
-    format!("{}/v1/traces", base.trim_end_matches('/'))
+/// `base` with `/v1/<signal>` appended, keeping its path (`…/otel` → `…/otel/v1/traces`).
+pub fn signal_url(base: &str, signal: &str) -> String {
+    format!("{}/v1/{signal}", base.trim_end_matches('/'))
 }
 
 #[cfg(test)]
@@ -199,6 +212,9 @@ mod tests {
         assert_eq!(boolean("TRUE"), Ok(true));
         assert_eq!(boolean("0"), Ok(false));
         assert_eq!(boolean("maybe"), Err(ValueError::Bool));
+        assert_eq!(temporality("LowMemory"), Ok(Temporality::Delta));
+        assert_eq!(temporality("cumulative"), Ok(Temporality::Cumulative));
+        assert!(temporality("gauge").is_err());
     }
 
     #[test]
@@ -211,10 +227,16 @@ mod tests {
 
     #[test]
     fn the_traces_path_is_appended_after_any_base_path() {
-        assert_eq!(traces_url("http://h:4318"), "http://h:4318/v1/traces");
-        assert_eq!(traces_url("http://h:4318/"), "http://h:4318/v1/traces");
         assert_eq!(
-            traces_url("https://api.braintrust.dev/otel"),
+            signal_url("http://h:4318", "traces"),
+            "http://h:4318/v1/traces"
+        );
+        assert_eq!(
+            signal_url("http://h:4318/", "metrics"),
+            "http://h:4318/v1/metrics"
+        );
+        assert_eq!(
+            signal_url("https://api.braintrust.dev/otel", "traces"),
             "https://api.braintrust.dev/otel/v1/traces"
         );
     }

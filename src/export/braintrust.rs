@@ -6,7 +6,7 @@
 //! refused with 413, so batches are split below that. The `braintrust.*` span attributes that
 //! shape Braintrust's UI are added by the session stage, not here.
 
-use super::otlp::{Compression, Headers, OtlpConfig, Protocol};
+use super::otlp::{Compression, Connection, Headers, OtlpConfig, Protocol};
 use std::time::Duration;
 
 /// Braintrust's hosted API (US). The EU data plane is `https://api-eu.braintrust.dev`.
@@ -42,6 +42,8 @@ pub struct BraintrustConfig {
     pub project: BraintrustProject,
     /// Base URL of the API, without the `/otel/v1/traces` path. Default: [`DEFAULT_API_URL`].
     pub api_url: String,
+    /// TLS and proxy (e.g. a corporate proxy and its CA).
+    pub connection: Connection,
 }
 
 impl std::fmt::Debug for BraintrustConfig {
@@ -50,6 +52,7 @@ impl std::fmt::Debug for BraintrustConfig {
             .field("api_key", &"<redacted>")
             .field("project", &self.project)
             .field("api_url", &self.api_url)
+            .field("connection", &self.connection)
             .finish()
     }
 }
@@ -66,6 +69,7 @@ impl BraintrustConfig {
         config.compression = Compression::Gzip;
         config.timeout = TIMEOUT;
         config.max_request_bytes = MAX_REQUEST_BYTES;
+        config.connection = self.connection.clone();
         config
     }
 
@@ -90,6 +94,7 @@ mod tests {
             api_key: "sk-test".into(),
             project,
             api_url: api_url.into(),
+            connection: Connection::default(),
         }
     }
 

@@ -32,6 +32,9 @@ pub const SERVICE_VERSION: &str = "service.version";
 /// `host.name`.
 pub const HOST_NAME: &str = "host.name";
 
+/// `user.name`: the login of the user running codex-otel.
+pub const USER_NAME: &str = "user.name";
+
 /// The resource every span of a destination is sent with (the `config` stage fills it in).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceConfig {

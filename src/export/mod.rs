@@ -1,5 +1,6 @@
 //! The export stage: finished [`SpanRecord`]s → destinations (OTLP over HTTP/protobuf,
-//! HTTP/JSON or gRPC; Braintrust; the local store).
+//! HTTP/JSON or gRPC; Braintrust; the local store), and optionally GenAI [`metrics`] to the
+//! OTLP destinations that take them.
 //!
 //! Contract:
 //! - A [`Destination`] is built from a validated [`DestinationConfig`] (made by `config`) and
@@ -18,14 +19,45 @@ pub mod braintrust;
 pub mod convert;
 pub mod decode;
 pub mod file;
+mod grpc;
+mod http;
+pub mod metrics;
 pub mod otlp;
+pub mod retry;
+mod sink;
+mod tls;
+mod transport;
 
 pub use braintrust::{BraintrustConfig, BraintrustProject};
 pub use convert::ResourceConfig;
 pub use file::{LocalStore, StoreConfig, StoreError};
-pub use otlp::{Compression, Headers, OtlpConfig, OtlpError, OtlpSink, Protocol};
+pub use metrics::{MetricsConfig, MetricsSink, Temporality};
+pub use otlp::{
+    ClientIdentity, Compression, Connection, Headers, OtlpConfig, OtlpError, Protocol, Proxy,
+    TlsConfig,
+};
+pub use sink::OtlpSink;
 
 use crate::span::SpanRecord;
+use std::time::Duration;
+
+/// What to do with a batch whose export failed, by failure class (see [`retry`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryAdvice {
+    /// The same batch may be accepted later (transport failure, timeout, throttling, server
+    /// error): send it again, no sooner than `after` when the receiver said how long to wait.
+    Retry {
+        /// The receiver's `Retry-After` (HTTP) or `RetryInfo` (gRPC) delay, if it gave one.
+        after: Option<Duration>,
+    },
+    /// The receiver refused the request as too large (HTTP 413, or a gRPC size limit): send
+    /// the batch again in smaller parts. A batch of one span cannot be split: give it up.
+    Split,
+    /// Sending the same batch again cannot succeed (bad request, credentials or path; spans
+    /// rejected; a span too large alone; a broken configuration): set it aside. Part of the
+    /// batch may have been delivered.
+    Permanent,
+}
 
 /// A validated destination: a unique name, what it is, and the resource its spans carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +112,25 @@ pub enum ExportError {
         #[source]
         source: tokio::task::JoinError,
     },
+}
+
+impl ExportError {
+    /// What to do with the batch that failed this way.
+    pub fn retry_advice(&self) -> RetryAdvice {
+        match self {
+            ExportError::Otlp { source, .. } => source.retry_advice(),
+            ExportError::Store { source, .. } => match source {
+                StoreError::Dir { .. } | StoreError::Write { .. } | StoreError::Read { .. } => {
+                    RetryAdvice::Retry { after: None }
+                }
+                _ => RetryAdvice::Permanent,
+            },
+            ExportError::StoreTask { source, .. } if source.is_cancelled() => {
+                RetryAdvice::Retry { after: None }
+            }
+            ExportError::StoreTask { .. } => RetryAdvice::Permanent,
+        }
+    }
 }
 
 /// A built destination.

@@ -1,36 +1,19 @@
-//! One OTLP destination: an `opentelemetry_otlp::SpanExporter` built explicitly from an
-//! [`OtlpConfig`] and driven directly with batches of `SpanData` (no tracer, no processor).
+//! A validated OTLP destination ([`OtlpConfig`]: endpoint, protocol, headers, compression,
+//! timeout, size limit, TLS and proxy) and every way sending to one can fail ([`OtlpError`]),
+//! each failure with its [`RetryAdvice`].
 //!
 //! Contract:
-//! - Every setting comes from the [`OtlpConfig`], so one destination's settings never leak into
-//!   another. The SDK still reads `OTEL_EXPORTER_OTLP_*` from the process environment when a
-//!   value is left unset, so endpoint, protocol and timeout are always set, and the headers are
-//!   pinned at the transport: over HTTP a client wrapper replaces every request header with the
-//!   configured set (and undoes a gzip encoding the configuration did not ask for); over gRPC an
-//!   interceptor replaces the metadata. The one setting the SDK may still take from the
-//!   environment is gRPC compression when the configuration says none.
-//! - One [`OtlpSink::export`] call sends one batch in as many requests as needed to keep each
-//!   request body under [`OtlpConfig::max_request_bytes`], measured exactly as the SDK encodes it.
-//! - Each request is one attempt bounded by [`OtlpConfig::timeout`]; the SDK's own retries are
-//!   disabled so that retrying has a single owner above this stage.
-//! - Header values are secrets: they are never logged, and `Debug` prints only their names.
+//! - Nothing here reads the process environment: the `config` stage resolves every setting,
+//!   so one destination's settings never leak into another.
+//! - Header values, proxy credentials and key files are secrets: `Debug` output and errors
+//!   show header names, the proxy's host and file paths, never the values.
 
-use super::convert::{self, ResourceConfig};
-use crate::span::{SpanId, SpanRecord};
-use async_trait::async_trait;
-use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
-use opentelemetry_otlp::{
-    ExporterBuildError, RetryPolicy, WithExportConfig, WithHttpConfig, WithTonicConfig,
-};
-use opentelemetry_sdk::error::OTelSdkError;
-use opentelemetry_sdk::trace::SpanExporter as _;
-use opentelemetry_sdk::Resource;
-use prost::Message as _;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
-use std::io::Read as _;
-use std::ops::Range;
+use super::metrics::MetricsConfig;
+use super::retry;
+use super::RetryAdvice;
+use crate::span::SpanId;
+use std::path::PathBuf;
 use std::time::Duration;
-use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 
 /// Default per-request timeout, as in the OTLP specification.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,12 +23,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// a single span bigger than the limit is not sent (see [`OtlpError::SpanTooLarge`]).
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 
-/// The `User-Agent` sent unless the configuration sets one.
-const USER_AGENT: &str = concat!("codex-otel/", env!("CARGO_PKG_VERSION"));
-
-/// Allowance for compression framing over an uncompressed body that fits the limit.
-const COMPRESSION_SLACK_BYTES: usize = 1024;
-
 /// The OTLP wire protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
@@ -53,7 +30,7 @@ pub enum Protocol {
     HttpProtobuf,
     /// OTLP/HTTP with JSON bodies (`http/json`).
     HttpJson,
-    /// OTLP/gRPC (`grpc`).
+    /// OTLP/gRPC (`grpc`): TLS for `https://` endpoints, plaintext (h2c) for `http://` ones.
     Grpc,
 }
 
@@ -106,7 +83,26 @@ impl Headers {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
+
+    /// `text` with every header value (and every word of one, e.g. the token of
+    /// `Bearer <token>`) replaced by `<redacted>`: for messages a receiver may echo them in.
+    pub fn redact(&self, text: &str) -> String {
+        let mut secrets: Vec<&str> = self
+            .0
+            .iter()
+            .flat_map(|(_, value)| std::iter::once(value.as_str()).chain(value.split_whitespace()))
+            .filter(|secret| secret.len() >= MIN_REDACTED_LEN)
+            .collect();
+        // Longest first, so a whole value goes before the words inside it.
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        secrets.into_iter().fold(text.to_owned(), |text, secret| {
+            text.replace(secret, "<redacted>")
+        })
+    }
 }
+
+/// Shorter header words (`Bearer`, `Basic`, small routing values) are not worth redacting.
+const MIN_REDACTED_LEN: usize = 8;
 
 impl std::fmt::Debug for Headers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -114,6 +110,73 @@ impl std::fmt::Debug for Headers {
             .entries(self.0.iter().map(|(name, _)| (name, "<redacted>")))
             .finish()
     }
+}
+
+/// A client certificate for mutual TLS: two PEM files, read when the destination is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    /// The certificate (chain), PEM.
+    pub cert_file: PathBuf,
+    /// Its private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+}
+
+/// TLS settings of an `https://` destination. Default: the system's roots, no client
+/// certificate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// PEM file of the CA certificates trusted for the receiver, instead of the system's.
+    pub ca_file: Option<PathBuf>,
+    /// The client certificate presented for mutual TLS.
+    pub client: Option<ClientIdentity>,
+}
+
+/// How OTLP/HTTP requests reach the endpoint. gRPC destinations always connect directly.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum Proxy {
+    /// Straight to the endpoint. The default.
+    #[default]
+    Direct,
+    /// Through an HTTP proxy (`CONNECT` for `https://` endpoints).
+    Via {
+        /// The proxy's URL, possibly with `user:password@` credentials.
+        url: String,
+        /// Hosts reached directly anyway, in `NO_PROXY` syntax (`host`, `.domain`, IP, CIDR,
+        /// `*`).
+        no_proxy: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Proxy::Direct => f.write_str("Direct"),
+            Proxy::Via { url, no_proxy } => f
+                .debug_struct("Via")
+                .field("url", &without_credentials(url))
+                .field("no_proxy", no_proxy)
+                .finish(),
+        }
+    }
+}
+
+/// `url` with any `user:password@` replaced by `<redacted>@`.
+pub fn without_credentials(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://<redacted>{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+/// How a destination connects, beyond its endpoint: TLS and proxy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Connection {
+    /// TLS settings (used by `https://` endpoints).
+    pub tls: TlsConfig,
+    /// Proxy for OTLP/HTTP.
+    pub proxy: Proxy,
 }
 
 /// A validated OTLP destination.
@@ -131,6 +194,10 @@ pub struct OtlpConfig {
     pub timeout: Duration,
     /// Upper bound on an uncompressed request body. Default: [`DEFAULT_MAX_REQUEST_BYTES`].
     pub max_request_bytes: usize,
+    /// TLS and proxy.
+    pub connection: Connection,
+    /// Where GenAI metrics go, when they are on for this destination. Default: off.
+    pub metrics: Option<MetricsConfig>,
 }
 
 impl OtlpConfig {
@@ -143,9 +210,14 @@ impl OtlpConfig {
             compression: Compression::None,
             timeout: DEFAULT_TIMEOUT,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            connection: Connection::default(),
+            metrics: None,
         }
     }
 }
+
+/// The boxed cause of a request that got no response.
+pub type TransportError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why an OTLP destination could not be built or could not deliver a batch.
 #[derive(Debug, thiserror::Error)]
@@ -157,15 +229,63 @@ pub enum OtlpError {
         /// The header's name (its value is never shown).
         name: String,
     },
-    /// The HTTP client could not be created.
+    /// The HTTP client could not be created (e.g. an unusable proxy URL or certificate).
     #[error("cannot create the HTTP client")]
     HttpClient(#[source] reqwest::Error),
-    /// The SDK rejected the configuration (bad endpoint, missing transport feature).
-    #[error("cannot build the OTLP exporter")]
-    Build(#[source] ExporterBuildError),
-    /// A request failed: connection error, timeout or a non-success response.
-    #[error("OTLP export failed")]
-    Send(#[source] OTelSdkError),
+    /// The gRPC endpoint or its TLS settings are unusable.
+    #[error("cannot set up the gRPC channel")]
+    GrpcChannel(#[source] tonic::transport::Error),
+    /// A CA, certificate or key file could not be read or holds no usable PEM data.
+    #[error("cannot use the TLS file {path}")]
+    TlsFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The request body could not be encoded (as JSON, or compressed).
+    #[error("cannot encode the request body")]
+    Encode(#[source] std::io::Error),
+    /// The request got no response: DNS, connection, TLS handshake, proxy or I/O failure.
+    #[error("the request got no response")]
+    Unreachable(#[source] TransportError),
+    /// No response within the timeout.
+    #[error("no response within {}", humantime::format_duration(*timeout))]
+    Timeout {
+        /// The configured timeout.
+        timeout: Duration,
+    },
+    /// The receiver answered with an HTTP status other than 2xx.
+    #[error("the receiver answered HTTP {status}{}", detail(message.as_deref()))]
+    HttpStatus {
+        /// The status code.
+        status: u16,
+        /// The delay its `Retry-After` header asked for.
+        retry_after: Option<Duration>,
+        /// The error message of the response body (OTLP `Status.message`, JSON `message` or
+        /// `error`, or plain text), shortened and with header values redacted.
+        message: Option<String>,
+    },
+    /// The receiver answered with a gRPC status other than OK.
+    #[error("the receiver answered gRPC {code:?}{}", detail(Some(message.as_str())))]
+    GrpcStatus {
+        /// The status code.
+        code: tonic::Code,
+        /// Its message, shortened and with header values redacted.
+        message: String,
+        /// The delay of a `google.rpc.RetryInfo` detail.
+        retry_after: Option<Duration>,
+    },
+    /// The receiver accepted the request but rejected part of it (OTLP partial success). The
+    /// rest was delivered; sending the rejected part again would be rejected again.
+    #[error("the receiver rejected {rejected} item(s){}", detail(Some(message.as_str())))]
+    PartialSuccess {
+        /// How many spans (or data points) it rejected.
+        rejected: i64,
+        /// Why, in its words, shortened and with header values redacted.
+        message: String,
+    },
     /// A span alone encodes larger than the request limit; it was not sent (the rest of the
     /// batch was). Retrying cannot help.
     #[error("span {span_id} encodes to {size} bytes, over the {limit}-byte request limit")]
@@ -177,251 +297,51 @@ pub enum OtlpError {
         /// The limit.
         limit: usize,
     },
+    /// The destination was shut down.
+    #[error("the destination is shut down")]
+    Shutdown,
 }
 
-/// A built OTLP destination.
-#[derive(Debug)]
-pub struct OtlpSink {
-    exporter: opentelemetry_otlp::SpanExporter,
-    resource: Resource,
-    protocol: Protocol,
-    max_request_bytes: usize,
-}
-
-impl OtlpSink {
-    /// Builds the exporter for `config`, sending spans with `resource`. Must run inside a
-    /// Tokio runtime (the gRPC channel and the HTTP client need one).
-    pub fn build(config: &OtlpConfig, resource: &ResourceConfig) -> Result<Self, OtlpError> {
-        let mut exporter = match config.protocol {
-            Protocol::HttpProtobuf | Protocol::HttpJson => build_http(config)?,
-            Protocol::Grpc => build_grpc(config)?,
-        };
-        let resource = convert::resource(resource);
-        exporter.set_resource(&resource);
-        Ok(OtlpSink {
-            exporter,
-            resource,
-            protocol: config.protocol,
-            max_request_bytes: config.max_request_bytes,
-        })
+/// `": message"`, or nothing for an empty or absent message.
+fn detail(message: Option<&str>) -> String {
+    match message {
+        Some(message) if !message.is_empty() => format!(": {message}"),
+        _ => String::new(),
     }
+}
 
-    /// Sends `spans`, split into requests under the size limit, in order. Stops at the first
-    /// failed request; spans too large to send alone are skipped and the first is reported at the end.
-    pub async fn export(&self, spans: &[SpanRecord]) -> Result<(), OtlpError> {
-        let mut too_large = None;
-        for (range, size) in plan_requests(spans.len(), self.max_request_bytes, |r| {
-            self.encoded_len(&spans[r])
-        }) {
-            if size > self.max_request_bytes {
-                too_large.get_or_insert(OtlpError::SpanTooLarge {
-                    span_id: spans[range.start].span_id,
-                    size,
-                    limit: self.max_request_bytes,
-                });
-                continue;
+impl OtlpError {
+    /// What to do with the batch that failed this way (see [`RetryAdvice`]).
+    pub fn retry_advice(&self) -> RetryAdvice {
+        match self {
+            OtlpError::Unreachable(_) | OtlpError::Timeout { .. } => {
+                RetryAdvice::Retry { after: None }
             }
-            let batch = spans[range].iter().map(convert::span_data).collect();
-            self.exporter.export(batch).await.map_err(OtlpError::Send)?;
-        }
-        too_large.map_or(Ok(()), Err)
-    }
-
-    /// Releases the transport. Later exports fail.
-    pub fn shutdown(&mut self) {
-        // Shutting down twice or after a failure has nothing left to release.
-        let _ = self.exporter.shutdown();
-    }
-
-    /// The request body size of `spans`, encoded exactly as the SDK will encode it.
-    fn encoded_len(&self, spans: &[SpanRecord]) -> usize {
-        let request = convert::request(spans, &self.resource);
-        match self.protocol {
-            Protocol::HttpJson => {
-                serde_json::to_vec_pretty(&request).map_or(usize::MAX, |v| v.len())
-            }
-            Protocol::HttpProtobuf | Protocol::Grpc => request.encoded_len(),
+            OtlpError::HttpStatus {
+                status,
+                retry_after,
+                ..
+            } => retry::for_http_status(*status, *retry_after),
+            OtlpError::GrpcStatus {
+                code,
+                message,
+                retry_after,
+            } => retry::for_grpc_status(*code, message, *retry_after),
+            OtlpError::InvalidHeader { .. }
+            | OtlpError::HttpClient(_)
+            | OtlpError::GrpcChannel(_)
+            | OtlpError::TlsFile { .. }
+            | OtlpError::Encode(_)
+            | OtlpError::PartialSuccess { .. }
+            | OtlpError::SpanTooLarge { .. }
+            | OtlpError::Shutdown => RetryAdvice::Permanent,
         }
     }
-}
-
-/// Splits `0..len` into consecutive ranges whose measured size is at most `limit`, halving any
-/// range that is too big. Each range comes with its size; a single item over the limit stays
-/// alone with its (too big) size.
-fn plan_requests(
-    len: usize,
-    limit: usize,
-    measure: impl Fn(Range<usize>) -> usize,
-) -> Vec<(Range<usize>, usize)> {
-    let mut plan = Vec::new();
-    let mut pending: Vec<Range<usize>> = Vec::new();
-    pending.push(0..len);
-    while let Some(range) = pending.pop() {
-        if range.is_empty() {
-            continue;
-        }
-        let size = measure(range.clone());
-        if size <= limit || range.len() == 1 {
-            plan.push((range, size));
-        } else {
-            let middle = range.start + range.len() / 2;
-            pending.push(middle..range.end);
-            pending.push(range.start..middle);
-        }
-    }
-    plan
-}
-
-fn build_http(config: &OtlpConfig) -> Result<opentelemetry_otlp::SpanExporter, OtlpError> {
-    let inner = reqwest::Client::builder()
-        .timeout(config.timeout)
-        .build()
-        .map_err(OtlpError::HttpClient)?;
-    let client = PinnedHttpClient {
-        inner,
-        headers: header_map(&config.headers)?,
-        compression: config.compression,
-    };
-    let mut builder = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_endpoint(config.endpoint.clone())
-        .with_protocol(match config.protocol {
-            Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
-            Protocol::HttpProtobuf | Protocol::Grpc => opentelemetry_otlp::Protocol::HttpBinary,
-        })
-        .with_timeout(config.timeout)
-        .with_retry_policy(RetryPolicy::disabled())
-        .with_max_request_body_size(
-            config
-                .max_request_bytes
-                .saturating_add(COMPRESSION_SLACK_BYTES),
-        )
-        .with_http_client(client);
-    if config.compression == Compression::Gzip {
-        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-    }
-    builder.build().map_err(OtlpError::Build)
-}
-
-fn build_grpc(config: &OtlpConfig) -> Result<opentelemetry_otlp::SpanExporter, OtlpError> {
-    let metadata = metadata_map(&config.headers)?;
-    let mut builder = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(config.endpoint.clone())
-        .with_protocol(opentelemetry_otlp::Protocol::Grpc)
-        .with_timeout(config.timeout)
-        .with_retry_policy(RetryPolicy::disabled())
-        .with_interceptor(move |mut request: tonic::Request<()>| {
-            *request.metadata_mut() = metadata.clone();
-            Ok(request)
-        });
-    if config.compression == Compression::Gzip {
-        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-    }
-    // Without roots the SDK's default TLS config trusts nobody; use the system's, as the
-    // HTTP client does, so corporate CAs work too.
-    if config.endpoint.to_ascii_lowercase().starts_with("https://") {
-        builder =
-            builder.with_tls_config(tonic::transport::ClientTlsConfig::new().with_enabled_roots());
-    }
-    builder.build().map_err(OtlpError::Build)
-}
-
-fn header_map(headers: &Headers) -> Result<HeaderMap, OtlpError> {
-    let mut map = HeaderMap::new();
-    map.insert(
-        reqwest::header::USER_AGENT,
-        HeaderValue::from_static(USER_AGENT),
-    );
-    for (name, value) in headers.iter() {
-        let invalid = || OtlpError::InvalidHeader {
-            name: name.to_owned(),
-        };
-        let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
-        let mut header_value = HeaderValue::from_str(value).map_err(|_| invalid())?;
-        header_value.set_sensitive(true);
-        map.insert(header_name, header_value);
-    }
-    Ok(map)
-}
-
-fn metadata_map(headers: &Headers) -> Result<MetadataMap, OtlpError> {
-    let mut map = MetadataMap::new();
-    map.insert("user-agent", MetadataValue::from_static(USER_AGENT));
-    for (name, value) in headers.iter() {
-        let invalid = || OtlpError::InvalidHeader {
-            name: name.to_owned(),
-        };
-        let key = MetadataKey::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
-        let value = MetadataValue::try_from(value).map_err(|_| invalid())?;
-        map.insert(key, value);
-    }
-    Ok(map)
-}
-
-/// The HTTP client every OTLP/HTTP destination uses: reqwest, with the request's headers and
-/// encoding pinned to the destination's configuration (see the module docs).
-struct PinnedHttpClient {
-    inner: reqwest::Client,
-    headers: HeaderMap,
-    compression: Compression,
-}
-
-impl std::fmt::Debug for PinnedHttpClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PinnedHttpClient")
-            .field("headers", &self.headers.keys().collect::<Vec<_>>())
-            .field("compression", &self.compression)
-            .finish_non_exhaustive()
-    }
-}
-
-#[async_trait]
-impl HttpClient for PinnedHttpClient {
-    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        let request = pin_request(request, &self.headers, self.compression)?;
-        self.inner.send_bytes(request).await
-    }
-}
-
-/// Replaces `request`'s headers with `headers` (keeping its content type) and makes its body
-/// encoding match `compression`.
-fn pin_request(
-    request: Request<Bytes>,
-    headers: &HeaderMap,
-    compression: Compression,
-) -> Result<Request<Bytes>, HttpError> {
-    let (mut parts, mut body) = request.into_parts();
-    let content_type = parts.headers.get(CONTENT_TYPE).cloned();
-    let encoding = parts.headers.get(CONTENT_ENCODING).cloned();
-    parts.headers = headers.clone();
-    if let Some(content_type) = content_type {
-        parts.headers.insert(CONTENT_TYPE, content_type);
-    }
-    match (compression, encoding) {
-        (Compression::Gzip, Some(encoding)) => {
-            parts.headers.insert(CONTENT_ENCODING, encoding);
-        }
-        (Compression::None, Some(_)) => {
-            let mut plain = Vec::new();
-            flate2::read::GzDecoder::new(body.as_ref()).read_to_end(&mut plain)?;
-            body = Bytes::from(plain);
-        }
-        (_, None) => {}
-    }
-    Ok(Request::from_parts(parts, body))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write as _;
-
-    fn pinned() -> HeaderMap {
-        let mut headers = Headers::default();
-        headers.insert("Authorization", "Bearer secret");
-        header_map(&headers).expect("valid headers")
-    }
 
     #[test]
     fn headers_are_case_insensitive_and_later_values_win() {
@@ -433,78 +353,91 @@ mod tests {
     }
 
     #[test]
-    fn debug_output_never_shows_header_values() {
+    fn debug_output_never_shows_header_values_or_proxy_credentials() {
         let mut config = OtlpConfig::new("http://x/v1/traces", Protocol::HttpProtobuf);
         config.headers.insert("authorization", "Bearer top-secret");
+        config.connection.proxy = Proxy::Via {
+            url: "http://user:proxy-pass@proxy.corp:3128".into(),
+            no_proxy: None,
+        };
         let text = format!("{config:?}");
         assert!(text.contains("authorization"), "{text}");
-        assert!(!text.contains("top-secret"), "{text}");
+        assert!(text.contains("proxy.corp:3128"), "{text}");
+        assert!(
+            !text.contains("top-secret") && !text.contains("proxy-pass"),
+            "{text}"
+        );
     }
 
     #[test]
-    fn a_pinned_request_carries_exactly_the_configured_headers() {
-        let request = Request::builder()
-            .header("authorization", "Bearer leaked-from-env")
-            .header("x-env", "1")
-            .header(CONTENT_TYPE, "application/x-protobuf")
-            .body(Bytes::from_static(b"body"))
-            .expect("request");
-        let pinned = pin_request(request, &pinned(), Compression::None).expect("pins");
-        let names: Vec<&str> = pinned.headers().keys().map(|k| k.as_str()).collect();
-        assert_eq!(names.len(), 3, "{names:?}");
-        assert_eq!(pinned.headers()["authorization"], "Bearer secret");
-        assert_eq!(pinned.headers()[CONTENT_TYPE], "application/x-protobuf");
-        assert_eq!(pinned.headers()["user-agent"], USER_AGENT);
+    fn credentials_are_cut_from_urls_and_only_from_the_authority() {
+        assert_eq!(
+            without_credentials("http://u:p@h:1/x@y"),
+            "http://<redacted>@h:1/x@y"
+        );
+        assert_eq!(without_credentials("http://h/x@y"), "http://h/x@y");
     }
 
     #[test]
-    fn a_gzip_body_the_configuration_did_not_ask_for_is_sent_plain() {
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        encoder.write_all(b"payload").expect("gzip");
-        let request = Request::builder()
-            .header(CONTENT_ENCODING, "gzip")
-            .body(Bytes::from(encoder.finish().expect("gzip")))
-            .expect("request");
-        let pinned = pin_request(request, &pinned(), Compression::None).expect("pins");
-        assert_eq!(pinned.body().as_ref(), b"payload");
-        assert!(pinned.headers().get(CONTENT_ENCODING).is_none());
-    }
-
-    #[test]
-    fn a_configured_gzip_encoding_is_kept() {
-        let request = Request::builder()
-            .header(CONTENT_ENCODING, "gzip")
-            .body(Bytes::from_static(b"\x1f\x8b"))
-            .expect("request");
-        let pinned = pin_request(request, &pinned(), Compression::Gzip).expect("pins");
-        assert_eq!(pinned.headers()[CONTENT_ENCODING], "gzip");
-    }
-
-    #[test]
-    fn an_invalid_header_value_is_rejected_by_name() {
+    fn header_values_and_their_words_are_redacted_from_text() {
         let mut headers = Headers::default();
-        headers.insert("x-bad", "line\nbreak");
-        assert!(matches!(
-            header_map(&headers),
-            Err(OtlpError::InvalidHeader { name }) if name == "x-bad"
-        ));
+        headers.insert("authorization", "Bearer sk-secret-123");
+        headers.insert("x-team", "ab");
+        let text = headers.redact("bad token sk-secret-123 (Bearer sk-secret-123) for ab");
+        assert_eq!(text, "bad token <redacted> (<redacted>) for ab");
     }
 
     #[test]
-    fn requests_are_split_until_each_fits_and_keep_their_order() {
-        // Each item weighs 10; the limit holds 3 items.
-        let plan = plan_requests(7, 30, |r| r.len() * 10);
-        let ranges: Vec<Range<usize>> = plan.iter().map(|(r, _)| r.clone()).collect();
-        assert_eq!(ranges.iter().map(|r| r.len()).sum::<usize>(), 7);
-        assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
-        assert!(plan.iter().all(|(_, size)| *size <= 30));
-        assert_eq!(plan_requests(3, 30, |r| r.len() * 10).len(), 1);
+    fn each_failure_has_its_retry_advice() {
+        let retry = RetryAdvice::Retry { after: None };
+        assert_eq!(
+            OtlpError::Unreachable("refused".into()).retry_advice(),
+            retry
+        );
+        let timeout = OtlpError::Timeout {
+            timeout: DEFAULT_TIMEOUT,
+        };
+        assert_eq!(timeout.retry_advice(), retry);
+        let throttled = OtlpError::HttpStatus {
+            status: 429,
+            retry_after: Some(Duration::from_secs(2)),
+            message: None,
+        };
+        assert_eq!(
+            throttled.retry_advice(),
+            RetryAdvice::Retry {
+                after: Some(Duration::from_secs(2))
+            }
+        );
+        let partial = OtlpError::PartialSuccess {
+            rejected: 1,
+            message: String::new(),
+        };
+        assert_eq!(partial.retry_advice(), RetryAdvice::Permanent);
+        let unauthenticated = OtlpError::GrpcStatus {
+            code: tonic::Code::Unauthenticated,
+            message: String::new(),
+            retry_after: None,
+        };
+        assert_eq!(unauthenticated.retry_advice(), RetryAdvice::Permanent);
     }
 
     #[test]
-    fn an_item_over_the_limit_is_planned_alone_with_its_size() {
-        let plan = plan_requests(3, 30, |r| if r.contains(&1) { 100 } else { r.len() });
-        assert!(plan.contains(&(1..2, 100)), "{plan:?}");
-        assert!(plan_requests(0, 30, |_| 0).is_empty());
+    fn status_errors_show_the_receivers_message() {
+        let error = OtlpError::HttpStatus {
+            status: 401,
+            retry_after: None,
+            message: Some("invalid key".into()),
+        };
+        assert_eq!(
+            error.to_string(),
+            "the receiver answered HTTP 401: invalid key"
+        );
+        let error = OtlpError::HttpStatus {
+            status: 500,
+            retry_after: None,
+            message: None,
+        };
+        assert_eq!(error.to_string(), "the receiver answered HTTP 500");
     }
 }

@@ -61,6 +61,7 @@ fn braintrust_destination(sink: &Sink, protocol: Protocol) -> DestinationConfig 
         api_key: BT_API_KEY.to_owned(),
         project: BraintrustProject::Name(BT_PROJECT.to_owned()),
         api_url: sink.base_url(),
+        connection: Default::default(),
     };
     let kind = match protocol {
         Protocol::HttpProtobuf => DestinationKind::Braintrust(braintrust),

@@ -226,17 +226,18 @@ fn a_listening_daemon_is_poked_after_the_event_is_journaled() {
     );
 }
 
-#[test]
-fn a_turn_end_waits_for_a_requested_flush() {
+/// Runs the shell fixture's payload `index` with flush on turn end and answers its flush;
+/// returns the flush request the hook sent.
+fn requested_flush(index: usize, event: &str) -> Request {
     let home = Home::new();
     let state = home.state();
     StateDir::ensure_private_dir(state.root()).unwrap();
     let listener = UnixListener::bind(state.socket()).unwrap();
     let mut command = home.command(&["hook"]);
     command.env("BRAINTRUST_FLUSH_ON_TURN_END", "true");
-    let stop = shell_payloads()[4].clone();
-    assert!(String::from_utf8_lossy(&stop).contains("\"Stop\""));
-    let hook = std::thread::spawn(move || run(command, &stop));
+    let payload = shell_payloads()[index].clone();
+    assert!(String::from_utf8_lossy(&payload).contains(&format!("\"{event}\"")));
+    let hook = std::thread::spawn(move || run(command, &payload));
     let (mut poked, _) = listener.accept().unwrap();
     assert!(matches!(
         wire::read_message(&mut poked).unwrap(),
@@ -247,11 +248,28 @@ fn a_turn_end_waits_for_a_requested_flush() {
     assert!(!hook.is_finished(), "the hook waits for the answer");
     wire::write_message(&mut asked, &Response::Flushed).unwrap();
     assert_silent_success(&hook.join().unwrap(), "flush");
+    flush
+}
+
+#[test]
+fn a_turn_end_waits_for_a_requested_flush() {
     let expected = Request::Flush {
         session_id: Some(SESSION.into()),
-        timeout_ms: 2000,
+        timeout_ms: codex_otel::hook::FLUSH_TIMEOUT.as_millis() as u64,
     };
-    assert_eq!(flush, expected);
+    assert_eq!(requested_flush(4, "Stop"), expected);
+}
+
+#[test]
+fn a_session_end_flush_fits_in_the_three_seconds_codex_allows() {
+    let Request::Flush { timeout_ms, .. } = requested_flush(5, "SessionEnd") else {
+        panic!("not a flush request")
+    };
+    assert_eq!(
+        timeout_ms,
+        codex_otel::hook::SESSION_END_FLUSH_TIMEOUT.as_millis() as u64
+    );
+    assert!(timeout_ms < 3000);
 }
 
 #[test]

@@ -1,8 +1,9 @@
-//! Live tracing of the real Codex CLI: the codex-otel hook registered for all 12 events, the
-//! daemon it starts, and the spans it delivers to a real receiver, checked against the
-//! mock's ground truth for every scenario the issue names.
+//! Live tracing of the real Codex CLI: the codex-otel plugin installed from this checkout as a
+//! user would (or the hooks `codex-otel install` writes), the daemon the hook starts, and the
+//! spans it delivers to a real receiver, checked against the mock's ground truth for every
+//! scenario the issue names.
 
-use crate::support::codex::{CodexRun, CodexSandbox, Exec, HOOK_EVENTS};
+use crate::support::codex::{CodexRun, CodexSandbox, Exec};
 use crate::support::fixtures::ModelCall;
 use crate::support::receivers::{Sink, SinkSpec, BT_API_KEY, BT_PROJECT};
 use anyhow::{Context, Result};
@@ -10,6 +11,7 @@ use codex_otel::export::file::{list_sessions, read_session};
 use codex_otel::paths::StateDir;
 use serde_json::Value;
 use std::collections::HashSet;
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -17,8 +19,9 @@ use tempfile::TempDir;
 /// Generous bound for one `codex exec` (about a second when healthy).
 const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A Codex sandbox whose hooks run the real codex-otel binary with a private state directory,
-/// exporting to a header-checking OTLP sink on Braintrust's path.
+/// A Codex sandbox with the codex-otel plugin installed from this checkout, running the built
+/// binary with a private state directory and exporting to a header-checking OTLP sink on
+/// Braintrust's path.
 struct Live {
     sandbox: CodexSandbox,
     state: TempDir,
@@ -35,10 +38,8 @@ impl Live {
         let Some(sandbox) = CodexSandbox::start()? else {
             return Ok(None);
         };
-        let command = format!("'{}' hook", env!("CARGO_BIN_EXE_codex-otel"));
-        for (event, tool_event) in HOOK_EVENTS {
-            sandbox.add_hook(event, tool_event.then_some("*"), &command)?;
-        }
+        let checkout = Path::new(env!("CARGO_MANIFEST_DIR"));
+        sandbox.install_plugin(checkout, "codex-otel", "codex-otel")?;
         let state = tempfile::tempdir()?;
         Ok(Some(Live {
             sandbox,
@@ -58,7 +59,8 @@ impl Live {
     }
 
     fn configure<'a>(&self, exec: Exec<'a>) -> Exec<'a> {
-        exec.env("CODEX_OTEL_HOME", self.state.path())
+        exec.env("CODEX_OTEL_BIN", env!("CARGO_BIN_EXE_codex-otel"))
+            .env("CODEX_OTEL_HOME", self.state.path())
             .env("TRACE_TO_BRAINTRUST", "true")
             .env("BRAINTRUST_API_KEY", BT_API_KEY)
             .env("BRAINTRUST_PROJECT", BT_PROJECT)
@@ -229,15 +231,18 @@ fn traced(live: &Live, exec: Exec<'_>) -> Result<(String, Vec<Value>)> {
 }
 
 #[test]
-fn with_nothing_configured_a_live_session_lands_in_the_local_store() -> Result<()> {
+fn installed_in_hooks_json_with_nothing_configured_a_session_lands_in_the_local_store() -> Result<()>
+{
     let Some(sandbox) = CodexSandbox::start()? else {
         return Ok(());
     };
-    let command = format!("'{}' hook", env!("CARGO_BIN_EXE_codex-otel"));
-    for (event, tool_event) in HOOK_EVENTS {
-        sandbox.add_hook(event, tool_event.then_some("*"), &command)?;
-    }
     let state = tempfile::tempdir()?;
+    let installed = Command::new(env!("CARGO_BIN_EXE_codex-otel"))
+        .args(["install", "--codex-home"])
+        .arg(sandbox.home())
+        .output()?;
+    let said = String::from_utf8_lossy(&installed.stderr);
+    assert!(installed.status.success(), "{said}");
     let run = sandbox
         .exec("please run echo hello")
         .env("CODEX_OTEL_HOME", state.path())
@@ -406,6 +411,11 @@ fn two_sessions_at_once_give_two_exact_traces() -> Result<()> {
         (a.join(), b.join())
     });
     let runs = [first.expect("thread")?, second.expect("thread")?];
+    assert_ne!(
+        session_of(&runs[0])?,
+        session_of(&runs[1])?,
+        "two sessions, two ids"
+    );
     live.flush()?;
     let calls = live.sandbox.mock().model_calls()?;
     let mut seen = 0;

@@ -2,9 +2,15 @@
 
 mod codex_smoke; // the real Codex CLI end to end: hooks, rollouts, resume, compaction, plugins
 mod collector; // real receivers: the OTLP sink, rotel from otel-config/rotel, Arize Phoenix
+mod destinations; // TLS with a test CA, mutual TLS, gRPC over TLS, CONNECT proxy and NO_PROXY, file tables, resource
+mod doctor; // codex-otel doctor: every diagnosis against local receivers and Codex homes made in the test
+mod failures; // export failure classes: scripted HTTP statuses and gRPC codes, Retry-After, partial success
 mod hook_cli; // the real `codex-otel hook` binary: journal, poke, daemon start, exit 0 always
 mod live; // the real Codex CLI traced live: hook → journal → daemon → spans, checked exactly
+mod metrics; // GenAI metrics from recorded sessions at the fake receiver: names, units, buckets, temporality
+mod otelcol_configs; // the shipped OpenTelemetry Collector configs, validated structurally
 mod parsers; // Codex hook and rollout parsers never panic on arbitrary or damaged input
+mod plugin; // the shipped Codex plugin and `codex-otel install`, run with the real Codex CLI
 mod protocols; // export over http/protobuf, http/json, grpc: gzip, headers, Braintrust, limits, fan-out
 mod replay; // recorded Codex sessions → golden span trees and exact token numbers
 mod support; // fixtures, span-tree comparison, receivers and the real binaries

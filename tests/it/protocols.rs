@@ -3,12 +3,12 @@
 //! configured, Braintrust gets its path and routing, batches are split under the size limit,
 //! and a destination that is down never stops another.
 
-use crate::support::fake_otlp::{FakeOtlp, GRPC_PATH};
+use crate::support::fake_otlp::{FakeOtlp, HttpReply, GRPC_PATH};
 use crate::support::fixtures;
 use codex_otel::config::destinations_from_env_and_file;
 use codex_otel::export::file::{read_session, trace_file};
 use codex_otel::export::{
-    build_destinations, BraintrustConfig, BraintrustProject, Compression, Destination,
+    build_destinations, BraintrustConfig, BraintrustProject, Compression, Connection, Destination,
     DestinationConfig, DestinationKind, ExportError, Fanout, OtlpConfig, OtlpError, Protocol,
     ResourceConfig, StoreConfig,
 };
@@ -197,6 +197,7 @@ async fn braintrust_gets_its_path_bearer_key_and_project_routing() {
             api_key: "sk-test".into(),
             project: BraintrustProject::Name("codex traces".into()),
             api_url: receiver.url(""),
+            connection: Connection::default(),
         }),
         resource: ResourceConfig::default(),
     };
@@ -257,7 +258,7 @@ async fn fan_out_delivers_to_a_live_destination_when_another_is_down() {
         matches!(
             &results[0].result,
             Err(ExportError::Otlp {
-                source: OtlpError::Send(_),
+                source: OtlpError::Unreachable(_),
                 ..
             })
         ),
@@ -270,14 +271,14 @@ async fn fan_out_delivers_to_a_live_destination_when_another_is_down() {
 
 #[tokio::test]
 async fn a_rejecting_receiver_is_an_export_error() {
-    let receiver = FakeOtlp::http_replying(500).await;
+    let receiver = FakeOtlp::http_scripted(HttpReply::status(500)).await;
     let config = OtlpConfig::new(receiver.url("/v1/traces"), Protocol::HttpProtobuf);
     let result = send(otlp_destination("rejecting", config), &sample()).await;
     assert!(
         matches!(
             result,
             Err(ExportError::Otlp {
-                source: OtlpError::Send(_),
+                source: OtlpError::HttpStatus { status: 500, .. },
                 ..
             })
         ),

@@ -56,6 +56,9 @@ pub(crate) const HOOK_EVENTS: [(&str, bool); 12] = [
     ("SessionEnd", false),
 ];
 
+/// Numbers the `codex exec` runs of this test process, for their output file names.
+static EXEC_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// The repository root.
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -508,7 +511,10 @@ impl<'a> Exec<'a> {
         interrupt_when: impl Fn(&CodexSandbox) -> Result<bool>,
     ) -> Result<CodexRun> {
         let dir = self.sandbox.root.path();
-        let (stdout_path, stderr_path) = (dir.join("exec.stdout"), dir.join("exec.stderr"));
+        // Each run gets its own output files: runs may overlap (two sessions at once).
+        let run = EXEC_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stdout_path = dir.join(format!("exec-{run}.stdout"));
+        let stderr_path = dir.join(format!("exec-{run}.stderr"));
         let mut command = self.sandbox.command();
         command.arg("exec").args(&self.subcommand);
         if self.bypass_hook_trust {

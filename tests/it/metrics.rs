@@ -1,0 +1,239 @@
+//! GenAI metrics at the fake receiver: a recorded session's token usage, model-call durations
+//! and tool calls arrive as OTLP histograms and sums with the conventions' names, units and
+//! bucket boundaries, over HTTP and gRPC, delta and cumulative; replays are not counted twice;
+//! a failed delta window is sent with the next; Braintrust never gets metrics.
+
+use crate::support::fake_otlp::{FakeOtlp, HttpReply};
+use crate::support::fixtures;
+use codex_otel::config::destinations_from_env_and_file;
+use codex_otel::export::metrics::measure::{DURATION_BUCKETS, TOKEN_BUCKETS};
+use codex_otel::export::{
+    DestinationConfig, DestinationKind, MetricsConfig, MetricsSink, OtlpConfig, Protocol,
+    ResourceConfig, RetryAdvice, Temporality,
+};
+use codex_otel::paths::StateDir;
+use codex_otel::session::SessionConfig;
+use codex_otel::span::{genai, SpanRecord};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, number_data_point, AggregationTemporality, HistogramDataPoint, Metric,
+};
+
+fn session() -> Vec<SpanRecord> {
+    fixtures::replay_with("parallel-tools", &SessionConfig::default())
+}
+
+/// The destinations `vars` configure.
+fn configured(vars: &[(&str, String)]) -> Vec<DestinationConfig> {
+    let lookup = |key: &str| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+    destinations_from_env_and_file(lookup, None, &StateDir::new("/unused")).expect("valid config")
+}
+
+/// The metrics sink of the single destination `vars` configure.
+fn sink(vars: &[(&str, String)]) -> MetricsSink {
+    let configs = configured(vars);
+    MetricsSink::build(&configs[0])
+        .expect("builds")
+        .expect("metrics are on")
+}
+
+fn metric<'a>(request: &'a ExportMetricsServiceRequest, name: &str) -> &'a Metric {
+    request.resource_metrics[0].scope_metrics[0]
+        .metrics
+        .iter()
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| panic!("no {name} in {request:?}"))
+}
+
+fn histogram_points(metric: &Metric) -> &[HistogramDataPoint] {
+    match &metric.data {
+        Some(metric::Data::Histogram(histogram)) => &histogram.data_points,
+        other => panic!("{} is not a histogram: {other:?}", metric.name),
+    }
+}
+
+fn attribute<'a>(point: &'a HistogramDataPoint, key: &str) -> Option<&'a str> {
+    point
+        .attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            Value::StringValue(text) => Some(text.as_str()),
+            _ => None,
+        })
+}
+
+/// The sum of `key` over the session's spans whose operation is `operation`, and their count.
+fn totals(spans: &[SpanRecord], operation: &str, key: &str) -> (i64, u64) {
+    let chosen: Vec<&SpanRecord> = spans
+        .iter()
+        .filter(|s| s.str_attr(genai::OPERATION_NAME) == Some(operation))
+        .collect();
+    let sum = chosen.iter().filter_map(|s| s.int_attr(key)).sum();
+    (sum, chosen.len() as u64)
+}
+
+/// (count, sum) of the token histogram points of `token_type`.
+fn tokens(request: &ExportMetricsServiceRequest, token_type: &str) -> (u64, f64) {
+    histogram_points(metric(request, "gen_ai.client.token.usage"))
+        .iter()
+        .filter(|p| attribute(p, "gen_ai.token.type") == Some(token_type))
+        .fold((0, 0.0), |(count, sum), p| {
+            (count + p.count, sum + p.sum.unwrap_or(0.0))
+        })
+}
+
+#[tokio::test]
+async fn a_sessions_metrics_arrive_over_http_as_delta_histograms_and_sums() {
+    let receiver = FakeOtlp::http().await;
+    let sink = sink(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url("")),
+        ("CODEX_OTEL_METRICS", "true".into()),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "delta".into(),
+        ),
+    ]);
+    let spans = session();
+    sink.record(&spans);
+    sink.flush().await.expect("flushes");
+    let requests = receiver.metrics();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    let (input, chats) = totals(&spans, "chat", genai::USAGE_INPUT_TOKENS);
+    let (output, _) = totals(&spans, "chat", genai::USAGE_OUTPUT_TOKENS);
+    assert!(chats > 0 && input > 0, "the fixture has model calls");
+    assert_eq!(tokens(request, "input"), (chats, input as f64));
+    assert_eq!(tokens(request, "output"), (chats, output as f64));
+    let usage = metric(request, "gen_ai.client.token.usage");
+    assert_eq!(usage.unit, "{token}");
+    let point = &histogram_points(usage)[0];
+    assert_eq!(point.explicit_bounds, TOKEN_BUCKETS);
+    assert_eq!(attribute(point, "gen_ai.provider.name"), Some("openai"));
+    assert!(attribute(point, "gen_ai.request.model").is_some());
+    let Some(metric::Data::Histogram(histogram)) = &usage.data else {
+        panic!("{usage:?}");
+    };
+    assert_eq!(
+        histogram.aggregation_temporality,
+        AggregationTemporality::Delta as i32
+    );
+    let duration = metric(request, "gen_ai.client.operation.duration");
+    assert_eq!(duration.unit, "s");
+    let points = histogram_points(duration);
+    assert_eq!(points[0].explicit_bounds, DURATION_BUCKETS);
+    assert_eq!(points.iter().map(|p| p.count).sum::<u64>(), chats);
+    let (_, tools) = totals(&spans, "execute_tool", "");
+    let Some(metric::Data::Sum(calls)) = &metric(request, "codex.tool.calls").data else {
+        panic!("codex.tool.calls is not a sum");
+    };
+    let counted: i64 = calls
+        .data_points
+        .iter()
+        .map(|p| match p.value {
+            Some(number_data_point::Value::AsInt(n)) => n,
+            _ => 0,
+        })
+        .sum();
+    assert!(tools > 0 && calls.is_monotonic);
+    assert_eq!(counted, tools as i64);
+    let tool_time = histogram_points(metric(request, "codex.tool.duration"));
+    assert_eq!(tool_time.iter().map(|p| p.count).sum::<u64>(), tools);
+    sink.record(&spans);
+    sink.flush().await.expect("nothing new");
+    assert_eq!(receiver.metrics().len(), 1, "a replay is not counted again");
+}
+
+#[tokio::test]
+async fn cumulative_metrics_over_grpc_carry_the_totals_since_the_start() {
+    let receiver = FakeOtlp::grpc().await;
+    let sink = sink(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url("")),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+        ("CODEX_OTEL_METRICS", "1".into()),
+    ]);
+    let spans = session();
+    let (input, chats) = totals(&spans, "chat", genai::USAGE_INPUT_TOKENS);
+    let half = spans.len() / 2;
+    sink.record(&spans[..half]);
+    sink.flush().await.expect("first flush");
+    sink.record(&spans[half..]);
+    sink.flush().await.expect("second flush");
+    let requests = receiver.metrics();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(tokens(&requests[1], "input"), (chats, input as f64));
+    let start = |request: &ExportMetricsServiceRequest| {
+        histogram_points(metric(request, "gen_ai.client.operation.duration"))[0]
+            .start_time_unix_nano
+    };
+    assert_eq!(start(&requests[0]), start(&requests[1]));
+}
+
+#[tokio::test]
+async fn a_delta_window_that_failed_is_sent_with_the_next_one() {
+    let receiver =
+        FakeOtlp::http_replies(vec![HttpReply::status(503), HttpReply::status(200)]).await;
+    let mut config = OtlpConfig::new(receiver.url("/v1/traces"), Protocol::HttpProtobuf);
+    config.metrics = Some(MetricsConfig {
+        endpoint: receiver.url("/v1/metrics"),
+        temporality: Temporality::Delta,
+    });
+    let destination = DestinationConfig {
+        name: "metrics".into(),
+        kind: DestinationKind::Otlp(config),
+        resource: ResourceConfig::default(),
+    };
+    let sink = MetricsSink::build(&destination)
+        .expect("builds")
+        .expect("on");
+    let spans = session();
+    let (input, chats) = totals(&spans, "chat", genai::USAGE_INPUT_TOKENS);
+    let half = spans.len() / 2;
+    sink.record(&spans[..half]);
+    let error = sink.flush().await.expect_err("503");
+    assert_eq!(error.retry_advice(), RetryAdvice::Retry { after: None });
+    sink.record(&spans[half..]);
+    sink.flush().await.expect("second flush");
+    let requests = receiver.metrics();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(tokens(&requests[1], "input"), (chats, input as f64));
+    let start = |request: &ExportMetricsServiceRequest| {
+        histogram_points(metric(request, "gen_ai.client.operation.duration"))[0]
+            .start_time_unix_nano
+    };
+    assert_eq!(
+        start(&requests[0]),
+        start(&requests[1]),
+        "one merged window"
+    );
+}
+
+#[tokio::test]
+async fn braintrust_and_the_local_store_never_get_metrics() {
+    let configs = configured(&[
+        ("TRACE_TO_BRAINTRUST", "true".into()),
+        ("BRAINTRUST_API_KEY", "sk-test".into()),
+        ("CODEX_OTEL_METRICS", "true".into()),
+        ("CODEX_OTEL_LOCAL_STORE", "true".into()),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "https://api.braintrust.dev/otel".into(),
+        ),
+    ]);
+    assert_eq!(configs.len(), 3, "{configs:?}");
+    for config in &configs {
+        assert!(
+            MetricsSink::build(config).expect("builds").is_none(),
+            "{}",
+            config.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn metrics_stay_off_unless_asked_for() {
+    let receiver = FakeOtlp::http().await;
+    let configs = configured(&[("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url(""))]);
+    assert!(MetricsSink::build(&configs[0]).expect("builds").is_none());
+}

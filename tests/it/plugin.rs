@@ -1,0 +1,276 @@
+//! The two ways users install codex-otel into Codex, run for real: the plugin shipped in this
+//! repository (marketplace at the root, `plugin/`, the `bin/codex-otel-hook` launcher) and
+//! `codex-otel install`/`uninstall` on `$CODEX_HOME/hooks.json`. The Codex runs skip with a
+//! printed reason when Codex is not installed; the launcher tests need only `/bin/sh`.
+
+use crate::support::bin::{run, Home, BIN};
+use crate::support::codex::{read_captures, CodexRun, CodexSandbox};
+use anyhow::{ensure, Context, Result};
+use codex_otel::install::EVENTS;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+
+/// Generous bound for one `codex exec` (about a second when healthy).
+const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
+/// The hooks a `codex exec` with one shell call fires, in order.
+const SHELL_EVENTS: [&str; 6] = [
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "Stop",
+    "SessionEnd",
+];
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn launcher() -> PathBuf {
+    repo_root().join("plugin/bin/codex-otel-hook")
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    serde_json::from_str(&text).with_context(|| path.display().to_string())
+}
+
+/// `codex exec` on the shell scenario, with the codex-otel hook writing into `state` and
+/// every daemon start made harmless.
+fn run_shell_scenario(sandbox: &CodexSandbox, state: &Home) -> Result<(CodexRun, SystemTime)> {
+    let started = SystemTime::now();
+    let run = sandbox
+        .exec("please run echo hello")
+        .env("CODEX_OTEL_BIN", BIN)
+        .env("CODEX_OTEL_HOME", state.state().root())
+        .env("CODEX_OTEL_DAEMON_BIN", "/bin/true")
+        .env("CODEX_OTEL_DISABLED", "")
+        .timeout(EXEC_TIMEOUT)
+        .run()?
+        .expect_success()?;
+    Ok((run, started))
+}
+
+/// The session's journal holds the six shell-scenario events, in order, each received
+/// during the run; Codex reported every hook completed; stdout is only the final answer.
+fn assert_journaled_shell_run(state: &Home, run: &CodexRun, started: SystemTime) -> Result<()> {
+    let session = run.session_id.as_deref().context("no `session id:` line")?;
+    let entries = state.journal(session);
+    let events: Vec<Value> = entries
+        .iter()
+        .map(|entry| serde_json::from_str(&entry.event))
+        .collect::<Result<_, _>>()?;
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["hook_event_name"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(names, SHELL_EVENTS, "stderr:\n{}", run.stderr);
+    assert!(events.iter().all(|e| e["session_id"] == session));
+    let ended = SystemTime::now();
+    let times: Vec<SystemTime> = entries.iter().map(|e| e.received_at).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert!(times.iter().all(|t| (started..=ended).contains(t)));
+
+    // `codex exec` prints a status line per handler, except for SessionEnd (after its output).
+    for event in &SHELL_EVENTS[..5] {
+        let line = format!("hook: {event} Completed");
+        assert!(
+            run.stderr.contains(&line),
+            "no {line:?} in:\n{}",
+            run.stderr
+        );
+    }
+    assert!(!run.stderr.contains(" Failed") && !run.stderr.contains(" Blocked"));
+    let answer = events[4]["last_assistant_message"]
+        .as_str()
+        .context("Stop")?;
+    assert_eq!(run.stdout.trim_end(), answer);
+    Ok(())
+}
+
+#[test]
+fn the_plugin_registers_every_event_install_knows_with_the_launcher() -> Result<()> {
+    let hooks = read_json(&repo_root().join("plugin/hooks/hooks.json"))?;
+    let registered = hooks["hooks"].as_object().context("`hooks`")?;
+    assert_eq!(registered.len(), EVENTS.len());
+    for spec in EVENTS {
+        let command = "sh \"${PLUGIN_ROOT}/bin/codex-otel-hook\"";
+        let handler = json!({"type": "command", "command": command, "timeout": spec.timeout_secs});
+        let mut group = json!({"hooks": [handler]});
+        if let Some(matcher) = spec.matcher {
+            group["matcher"] = json!(matcher);
+        }
+        assert_eq!(registered[spec.event], json!([group]), "{}", spec.event);
+    }
+    let manifest = read_json(&repo_root().join("plugin/.codex-plugin/plugin.json"))?;
+    assert_eq!(manifest["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(manifest["hooks"], "./hooks/hooks.json");
+    let market = read_json(&repo_root().join(".agents/plugins/marketplace.json"))?;
+    assert_eq!(market["plugins"][0]["name"], manifest["name"]);
+    assert_eq!(market["plugins"][0]["source"]["path"], "./plugin");
+    Ok(())
+}
+
+#[test]
+fn the_plugin_installed_from_this_repository_journals_a_whole_session() -> Result<()> {
+    let Some(sandbox) = CodexSandbox::start()? else {
+        return Ok(());
+    };
+    sandbox.install_plugin(&repo_root(), "codex-otel", "codex-otel")?;
+    let listed = sandbox.run_codex(&["plugin", "list"])?;
+    let line = listed.lines().find(|l| l.contains("codex-otel@codex-otel"));
+    let line = line.with_context(|| format!("not listed:\n{listed}"))?;
+    ensure!(line.contains("installed, enabled") && line.contains(env!("CARGO_PKG_VERSION")));
+
+    let state = Home::new();
+    let (run, started) = run_shell_scenario(&sandbox, &state)?;
+    assert_journaled_shell_run(&state, &run, started)
+}
+
+/// A bare environment for the launcher: `PATH` holds only `bin` (create it first), `HOME` is
+/// `home`, the state directory is `state`'s.
+fn launcher_command(state: &Home, path: &Path, home: &Path) -> Command {
+    let mut command = state.shell(&format!("/bin/sh '{}'", launcher().display()));
+    command.env("PATH", path).env("HOME", home);
+    command
+}
+
+fn assert_silent(output: &Output, what: &str) {
+    assert!(output.status.success(), "{what}: {:?}", output.status);
+    assert!(
+        output.stdout.is_empty(),
+        "{what}: stdout {:?}",
+        output.stdout
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.is_empty(), "{what}: stderr {stderr}");
+}
+
+/// A directory for `PATH` holding a `cat` (the launcher drains with it) and nothing else.
+fn path_with_cat(dir: &Path) -> Result<PathBuf> {
+    let bin = dir.join("path");
+    std::fs::create_dir(&bin)?;
+    std::os::unix::fs::symlink("/bin/cat", bin.join("cat"))?;
+    Ok(bin)
+}
+
+#[test]
+fn the_launcher_with_no_binary_drains_stdin_and_exits_0_silently() -> Result<()> {
+    let state = Home::new();
+    let path = path_with_cat(state.outer())?;
+    let home = state.outer().join("home");
+    std::fs::create_dir(&home)?;
+    // More than a pipe buffer: an undrained stdin would make the writer fail with EPIPE.
+    let big = vec![b'x'; 1 << 20];
+    let output = run(launcher_command(&state, &path, &home), &big);
+    assert_silent(&output, "no binary, with cat");
+
+    let empty = state.outer().join("empty");
+    std::fs::create_dir(&empty)?;
+    let output = run(launcher_command(&state, &empty, &home), &big[..200_000]);
+    assert_silent(&output, "no binary, no cat");
+    assert!(!state.state().root().exists(), "nothing was recorded");
+    Ok(())
+}
+
+#[test]
+fn the_launcher_hides_a_misbehaving_binary_from_codex() -> Result<()> {
+    let state = Home::new();
+    let path = path_with_cat(state.outer())?;
+    let fake = state.outer().join("codex-otel");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho '{\"decision\":\"block\"}'\necho no >&2\nexit 2\n",
+    )?;
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    let mut command = launcher_command(&state, &path, state.outer());
+    command.env("CODEX_OTEL_BIN", &fake);
+    let output = run(command, &vec![b'x'; 1 << 20]);
+    assert_silent(&output, "a binary that prints and exits 2");
+    Ok(())
+}
+
+#[test]
+fn the_launcher_finds_the_binary_in_each_documented_place() -> Result<()> {
+    let session = "launcher-test";
+    let payload = json!({"session_id": session, "hook_event_name": "Stop"}).to_string();
+    let place = |setup: &dyn Fn(&Home, &Path, &mut Command) -> Result<()>| -> Result<usize> {
+        let state = Home::new();
+        let path = path_with_cat(state.outer())?;
+        let home = state.outer().join("home");
+        std::fs::create_dir_all(home.join(".cargo/bin"))?;
+        let mut command = launcher_command(&state, &path, &home);
+        setup(&state, &path, &mut command)?;
+        assert_silent(&run(command, payload.as_bytes()), "found binary");
+        Ok(state.journal(session).len())
+    };
+    let by_env = place(&|_, _, command| {
+        command.env("CODEX_OTEL_BIN", BIN);
+        Ok(())
+    })?;
+    let on_path =
+        place(&|_, path, _| Ok(std::os::unix::fs::symlink(BIN, path.join("codex-otel"))?))?;
+    let in_cargo = place(&|state, _, _| {
+        let link = state.outer().join("home/.cargo/bin/codex-otel");
+        Ok(std::os::unix::fs::symlink(BIN, link)?)
+    })?;
+    assert_eq!((by_env, on_path, in_cargo), (1, 1, 1));
+    Ok(())
+}
+
+/// `codex-otel install|uninstall --codex-home <home>` (the binary defaults to itself).
+fn install_cli(state: &Home, verb: &str, codex_home: &Path) -> Result<String> {
+    let home = codex_home.to_str().context("non-UTF-8 home")?;
+    let output = state.command(&[verb, "--codex-home", home]).output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    ensure!(
+        output.status.success(),
+        "{verb}: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(stdout)
+}
+
+#[test]
+fn install_into_hooks_json_records_a_session_and_uninstall_restores_the_user_file() -> Result<()> {
+    let Some(sandbox) = CodexSandbox::start()? else {
+        return Ok(());
+    };
+    let captures = tempfile::tempdir()?;
+    let user_hook = format!(
+        "cat > '{}'/\"$(date +%s%N)-$$.json\"",
+        captures.path().display()
+    );
+    let original = json!({"hooks": {"Stop": [{"hooks": [
+        {"type": "command", "command": user_hook, "timeout": 30}]}]}});
+    let hooks_json = sandbox.home().join("hooks.json");
+    std::fs::write(&hooks_json, serde_json::to_string_pretty(&original)?)?;
+
+    let state = Home::new();
+    let said = install_cli(&state, "install", &sandbox.home())?;
+    assert!(said.contains("registered") && said.contains("--dangerously-bypass-hook-trust"));
+    let installed = std::fs::read(&hooks_json)?;
+    let again = install_cli(&state, "install", &sandbox.home())?;
+    assert!(again.contains("already registered"), "{again}");
+    assert_eq!(
+        std::fs::read(&hooks_json)?,
+        installed,
+        "install is idempotent"
+    );
+    let file: Value = serde_json::from_slice(&installed)?;
+    let command = &file["hooks"]["Stop"][1]["hooks"][0]["command"];
+    assert_eq!(command, &json!(format!("'{BIN}' hook")));
+
+    let (run, started) = run_shell_scenario(&sandbox, &state)?;
+    assert_journaled_shell_run(&state, &run, started)?;
+    let user_saw: Vec<Value> = read_captures(captures.path())?;
+    assert_eq!(user_saw.len(), 1, "the user's own Stop hook still ran");
+    assert_eq!(user_saw[0]["hook_event_name"], "Stop");
+
+    let said = install_cli(&state, "uninstall", &sandbox.home())?;
+    assert!(said.contains("removed 12"), "{said}");
+    assert_eq!(read_json(&hooks_json)?, original);
+    Ok(())
+}
