@@ -8,6 +8,7 @@
 use crate::codex::discover::session_threads;
 use crate::codex::hook_event::HookEvent;
 use crate::codex::rollout::RolloutLine;
+use crate::export::metrics::MetricsSink;
 use crate::session::{SessionConfig, SessionMachine};
 use crate::span::SpanRecord;
 use std::collections::BTreeMap;
@@ -135,7 +136,8 @@ fn read_rollout(path: &Path) -> Vec<RolloutLine> {
 }
 
 /// Entry point of `codex-otel replay`: replays, then writes the spans to `--spans-out` or
-/// exports them to the configured destinations (the local store when nothing is configured).
+/// exports them to the configured destinations (the local store when nothing is configured),
+/// with GenAI metrics to the destinations that have them switched on.
 pub fn main(args: &crate::cli::ReplayArgs) -> anyhow::Result<()> {
     let hooks = read_hooks(&args.hooks)?;
     let vars = |name: &str| std::env::var(name).ok();
@@ -182,6 +184,16 @@ fn export(spans: &[SpanRecord]) -> anyhow::Result<()> {
             }
         }
         fanout.shutdown().await;
+        for config in &configs {
+            let Some(metrics) = MetricsSink::build(config)? else {
+                continue;
+            };
+            metrics.record(spans);
+            if let Err(error) = metrics.flush().await {
+                let error = anyhow::Error::from(error);
+                failed.push(format!("{} metrics: {error:#}", config.name));
+            }
+        }
         anyhow::ensure!(failed.is_empty(), "export failed: {}", failed.join("; "));
         Ok(())
     })

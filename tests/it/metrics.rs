@@ -237,3 +237,46 @@ async fn metrics_stay_off_unless_asked_for() {
     let configs = configured(&[("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url(""))]);
     assert!(MetricsSink::build(&configs[0]).expect("builds").is_none());
 }
+
+#[tokio::test]
+async fn codex_otel_replay_sends_the_sessions_metrics_with_its_spans() {
+    let receiver = FakeOtlp::http().await;
+    let state = tempfile::tempdir().unwrap();
+    let scenario = crate::support::fixtures::scenario_dir("shell");
+    let endpoint = receiver.url("");
+    let home = state.path().to_owned();
+    // The receiver runs on this test's runtime, so the blocking child waits on another thread.
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_codex-otel"))
+            .arg("replay")
+            .arg(scenario.join("hooks.ndjson"))
+            .arg("--transcripts")
+            .arg(scenario.join("rollouts"))
+            .env("CODEX_OTEL_HOME", home)
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+            .env("CODEX_OTEL_METRICS", "true")
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(receiver.spans().len(), 5);
+    let names: Vec<String> = receiver
+        .metrics()
+        .iter()
+        .flat_map(|r| &r.resource_metrics)
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .map(|m| m.name.clone())
+        .collect();
+    assert!(
+        names.iter().any(|n| n == "gen_ai.client.token.usage"),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n == "codex.tool.calls"), "{names:?}");
+}
