@@ -5,7 +5,7 @@
 use crate::cli::{FlushArgs, StatusArgs};
 use crate::hook::spawn::spawn_if_absent;
 use crate::paths::StateDir;
-use crate::wire::{self, DaemonStatus, Request, Response};
+use crate::wire::{self, DaemonStatus, DestinationStatus, Request, Response};
 use anyhow::{bail, Context};
 use std::time::{Duration, Instant};
 
@@ -89,8 +89,54 @@ fn render(state: &StateDir, status: Option<&DaemonStatus>) -> String {
     text.push_str(&format!("sessions followed: {}\n", status.sessions.len()));
     for session in &status.sessions {
         text.push_str(&format!(
-            "  {}  journal read {} B, delivered through {} B\n",
-            session.session_id, session.journal_offset, session.exported_offset
+            "  {}  journal read {} B, delivered through {} B, {} spans queued{}\n",
+            session.session_id,
+            session.journal_offset,
+            session.exported_offset,
+            session.pending_spans,
+            if session.deferred {
+                " (deferred: spool full)"
+            } else {
+                ""
+            }
+        ));
+    }
+    text.push_str(&format!("destinations: {}\n", status.destinations.len()));
+    for destination in &status.destinations {
+        text.push_str(&render_destination(destination));
+    }
+    text
+}
+
+fn render_destination(d: &DestinationStatus) -> String {
+    let ago = |at_ms: Option<u64>| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        at_ms.map_or("never".to_owned(), |at| {
+            format!("{} s ago", now.saturating_sub(at) / 1000)
+        })
+    };
+    let state = serde_json::to_value(d.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mut text = format!(
+        "  {} [{}] {state}: {} spans queued ({} B), {} delivered, {} dropped, {} refused, {} retries; last success {}\n",
+        d.name,
+        d.spool,
+        d.queued_spans,
+        d.queued_bytes,
+        d.delivered_spans,
+        d.dropped_spans,
+        d.refused_spans,
+        d.retries,
+        ago(d.last_success_at_ms),
+    );
+    if let Some(error) = &d.last_error {
+        text.push_str(&format!(
+            "    last error ({}): {error}\n",
+            ago(d.last_error_at_ms)
         ));
     }
     text

@@ -105,8 +105,9 @@ fn open(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-/// Displays an error followed by its sources.
-struct Chain<'a>(&'a dyn std::error::Error);
+/// Displays an error followed by its sources, joined with `: ` (as [`Log::error`] writes it).
+#[derive(Debug, Clone, Copy)]
+pub struct Chain<'a>(pub &'a dyn std::error::Error);
 
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -148,6 +148,9 @@ pub struct DaemonStatus {
     pub uptime_ms: u64,
     /// Sessions the daemon currently follows.
     pub sessions: Vec<SessionStatus>,
+    /// Every destination with a spool: those configured by a session's route, and those whose
+    /// spool survived from an earlier daemon and waits for a route that configures them again.
+    pub destinations: Vec<DestinationStatus>,
 }
 
 /// One followed session in a [`DaemonStatus`].
@@ -160,6 +163,60 @@ pub struct SessionStatus {
     pub journal_offset: u64,
     /// Journal offset exported and checkpointed.
     pub exported_offset: u64,
+    /// Spans handed to a destination's spool and not yet acknowledged by it.
+    pub pending_spans: u64,
+    /// A full spool refused some of the session's spans; they will be rebuilt from the journal
+    /// once it has room.
+    pub deferred: bool,
+}
+
+/// One destination in a [`DaemonStatus`]. Counters start at zero when the daemon starts;
+/// queued figures are what its spool holds on disk.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DestinationStatus {
+    /// The destination's name.
+    pub name: String,
+    /// Its spool directory under `spool/` (the name plus a digest of the configuration).
+    pub spool: String,
+    /// What delivery is doing.
+    pub state: DeliveryState,
+    /// Spans in the spool, waiting for the destination's acknowledgement.
+    pub queued_spans: u64,
+    /// Bytes the spool takes on disk.
+    pub queued_bytes: u64,
+    /// Spans the destination acknowledged.
+    pub delivered_spans: u64,
+    /// Spans given up on: a single span the destination refuses as too large, or spans an
+    /// OTLP partial success reported as rejected.
+    pub dropped_spans: u64,
+    /// Spans a full spool refused; they stay in their journals and are rebuilt from there.
+    pub refused_spans: u64,
+    /// Failed export attempts that will be retried.
+    pub retries: u64,
+    /// The last failure, kept after later successes (compare the two times).
+    pub last_error: Option<String>,
+    /// When the last failure happened, in milliseconds since the Unix epoch.
+    pub last_error_at_ms: Option<u64>,
+    /// When the destination last acknowledged spans, in milliseconds since the Unix epoch.
+    pub last_success_at_ms: Option<u64>,
+}
+
+/// What a destination's delivery is doing, in a [`DestinationStatus`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DeliveryState {
+    /// Nothing to send, or sending.
+    #[default]
+    Ok,
+    /// The last attempt failed in a way worth retrying soon (network, 429, 5xx).
+    Retrying,
+    /// The destination refuses the spans (400, 401, 403, 404): retried at a long interval.
+    Failing,
+    /// The spool exists but no current route configures this destination (its credentials
+    /// are known only to the sessions that use it).
+    Unconfigured,
 }
 
 /// Why a message could not be sent, received or understood.
@@ -323,6 +380,13 @@ mod tests {
         let status = Response::Status(DaemonStatus {
             pid: 7,
             sessions: vec![SessionStatus::default()],
+            destinations: vec![DestinationStatus {
+                name: "otlp".into(),
+                state: DeliveryState::Failing,
+                last_error: Some("the receiver answered HTTP 401".into()),
+                last_error_at_ms: Some(1),
+                ..DestinationStatus::default()
+            }],
             ..DaemonStatus::default()
         });
         for response in [

@@ -1,13 +1,16 @@
 //! One task per session: wakes on pokes, polls the session's [`Follower`] off the async
-//! threads, hands new spans to the session's destinations, and records acknowledgements in
-//! the session's checkpoint.
+//! threads, hands new spans to the durable spools of the session's destinations, and records
+//! the hand-over in the session's checkpoint.
 //!
 //! Contract:
-//! - A span is handed to a destination once per actor life, and never when the checkpoint says
-//!   that destination already acknowledged it: after a restart the session is rebuilt from
-//!   its journal (deterministic ids) and only the unacknowledged spans are sent.
+//! - A span is handed to a destination's spool once, durably, and the checkpoint records it
+//!   right after; from there the spool delivers it, across restarts. After a restart the
+//!   session is rebuilt from its journal (deterministic ids) and only spans the checkpoint does
+//!   not record are handed over (the spool also ignores spans it already holds).
+//! - A spool that is full refuses spans: the session is then "deferred" and, every
+//!   [`DEFER_RETRY`], rebuilt from its journal to hand over what is still missing.
 //! - A flush is answered once every span produced from the events journaled before it is
-//!   acknowledged by every destination.
+//!   acknowledged by every destination (spans spooled by an earlier daemon included).
 //! - The actor retires after [`IDLE_RETIRE`] without pokes once nothing is pending; a later
 //!   poke rebuilds it from the journal. On shutdown it polls once more and waits for pending
 //!   acknowledgements until its deadline.
@@ -17,6 +20,7 @@ use super::delivery::{Ack, Batch, DestinationHandle};
 use super::follower::Follower;
 use super::SessionContext;
 use crate::journal::Checkpoint;
+use crate::session::SessionConfig;
 use crate::span::{SpanId, SpanRecord};
 use crate::wire::{Route, SessionStatus};
 use std::collections::{BTreeSet, HashMap};
@@ -31,6 +35,8 @@ const ABANDON_AFTER: Duration = Duration::from_secs(3600);
 const IDLE_RETIRE: Duration = Duration::from_secs(60);
 /// How long a shutting-down actor waits for its last acknowledgements.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(5);
+/// How often a session whose spans a full spool refused tries again.
+const DEFER_RETRY: Duration = Duration::from_secs(5);
 
 /// Requests to a session actor.
 #[derive(Debug)]
@@ -48,11 +54,16 @@ pub(crate) struct Actor {
     session_id: String,
     ctx: Arc<SessionContext>,
     follower: Option<Follower>,
+    /// The follower's settings, kept to rebuild it when deferred.
+    config: Option<SessionConfig>,
     /// False when sampling drops this session: it is followed, but nothing is sent.
     sampled: bool,
     destinations: Vec<DestinationHandle>,
     checkpoint: Checkpoint,
+    /// Spans spooled by this actor and not yet acknowledged, by destination key.
     pending: HashMap<String, BTreeSet<SpanId>>,
+    /// A spool refused spans: they are rebuilt from the journal later.
+    deferred: bool,
     flushers: Vec<oneshot::Sender<()>>,
     acks: (mpsc::UnboundedSender<Ack>, mpsc::UnboundedReceiver<Ack>),
 }
@@ -75,10 +86,12 @@ impl Actor {
             session_id,
             ctx,
             follower: None,
+            config: None,
             sampled: true,
             destinations: Vec::new(),
             checkpoint,
             pending: HashMap::new(),
+            deferred: false,
             flushers: Vec::new(),
             acks: mpsc::unbounded_channel(),
         }
@@ -100,6 +113,7 @@ impl Actor {
                     break;
                 }
                 () = tokio::time::sleep(IDLE_RETIRE), if self.is_settled() => break,
+                () = tokio::time::sleep(DEFER_RETRY), if self.deferred => self.rebuild().await,
             }
         }
     }
@@ -131,7 +145,22 @@ impl Actor {
         if self.sampled {
             self.destinations = self.ctx.destinations.for_configs(&destinations);
         }
+        for destination in &self.destinations {
+            destination.attach(&self.session_id, self.acks.0.clone());
+        }
+        self.config = Some(config.clone());
         self.follower = Some(Follower::new(&self.ctx.state, &self.session_id, config));
+    }
+
+    /// Reads the session again from the start of its journal, handing over what no spool has
+    /// yet (spans refused by a full spool).
+    async fn rebuild(&mut self) {
+        let Some(config) = self.config.clone() else {
+            return;
+        };
+        self.deferred = false;
+        self.follower = Some(Follower::new(&self.ctx.state, &self.session_id, config));
+        self.poll().await;
     }
 
     async fn poll(&mut self) {
@@ -167,28 +196,42 @@ impl Actor {
         if spans.is_empty() {
             return;
         }
+        let mut spooled_any = false;
         for destination in &self.destinations {
-            let done = self.checkpoint.delivered.get(destination.name());
+            let key = destination.key();
+            let done = self.checkpoint.spooled.get(key);
+            let pending = self.pending.get(key);
             let fresh: Vec<SpanRecord> = spans
                 .iter()
                 .filter(|s| !done.is_some_and(|d| d.contains(&s.span_id.to_string())))
+                .filter(|s| !pending.is_some_and(|p| p.contains(&s.span_id)))
                 .cloned()
                 .collect();
             if fresh.is_empty() {
                 continue;
             }
-            let ids = fresh.iter().map(|s| s.span_id);
-            self.pending
-                .entry(destination.name().to_owned())
-                .or_default()
-                .extend(ids);
+            let ids: Vec<SpanId> = fresh.iter().map(|s| s.span_id).collect();
             let batch = Batch {
+                session_id: self.session_id.clone(),
                 spans: fresh,
                 ack: self.acks.0.clone(),
             };
-            if !destination.send(batch).await {
-                self.pending.remove(destination.name());
+            if destination.send(batch).await {
+                let spooled = self.checkpoint.spooled.entry(key.to_owned()).or_default();
+                spooled.extend(ids.iter().map(SpanId::to_string));
+                self.pending.entry(key.to_owned()).or_default().extend(ids);
+                spooled_any = true;
+            } else if !self.deferred {
+                self.deferred = true;
+                self.ctx.log.write(format_args!(
+                    "session {}: {} refused spans; they stay in the journal and are handed over again later",
+                    self.session_id,
+                    destination.name()
+                ));
             }
+        }
+        if spooled_any {
+            self.store_checkpoint();
         }
     }
 
@@ -198,21 +241,20 @@ impl Actor {
                 pending.remove(id);
             }
         }
-        let delivered = self
-            .checkpoint
-            .delivered
-            .entry(ack.destination)
-            .or_default();
-        delivered.extend(ack.span_ids.iter().map(SpanId::to_string));
         self.maybe_complete();
-        self.store_checkpoint();
         self.answer_flushers();
     }
 
+    /// Updates the checkpoint's progress, storing it when the session became complete (or
+    /// stopped being so).
     fn maybe_complete(&mut self) {
         if let Some(follower) = &self.follower {
+            let was_complete = self.checkpoint.complete;
             self.checkpoint.journal_offset = follower.journal_offset();
             self.checkpoint.complete = follower.is_complete() && self.is_settled();
+            if self.checkpoint.complete != was_complete {
+                self.store_checkpoint();
+            }
         }
     }
 
@@ -222,8 +264,14 @@ impl Actor {
         }
     }
 
+    /// Nothing refused, nothing pending, and no spool holds spans of this session.
     fn is_settled(&self) -> bool {
-        self.pending.values().all(BTreeSet::is_empty)
+        !self.deferred
+            && self.pending.values().all(BTreeSet::is_empty)
+            && self
+                .destinations
+                .iter()
+                .all(|d| d.queued_for(&self.session_id) == 0)
     }
 
     fn answer_flushers(&mut self) {
@@ -257,6 +305,12 @@ impl Actor {
             } else {
                 0
             },
+            pending_spans: self
+                .destinations
+                .iter()
+                .map(|d| d.queued_for(&self.session_id) as u64)
+                .sum(),
+            deferred: self.deferred,
         }
     }
 }

@@ -1,253 +1,537 @@
-//! Delivery: one task per destination exports the batches session actors hand it, retrying
-//! with exponential backoff and jitter until the destination accepts, and acknowledges the
-//! delivered span ids back to the actor on the batch's channel.
+//! Delivery: one durable [`Spool`] and one [`Courier`] task per destination. Session actors
+//! hand spans to a destination's spool ([`DestinationHandle::send`]); its courier sends them,
+//! retries by failure class ([`super::retry`]), takes out what the destination acknowledged
+//! and tells the sessions ([`Ack`]).
 //!
-//! Destinations are shared by every session whose route configures the same destination (equal
-//! configuration, secrets included); a slow or dead destination only delays its own queue.
+//! Contract:
+//! - A span leaves a spool only once its destination acknowledged it, or once it is given up
+//!   on and counted as dropped: a single span the destination refuses as too large (HTTP 413
+//!   down to one span, or over the request limit), or spans an OTLP partial success rejected
+//!   (the response says how many, not which: the request counts as done and is not resent).
+//! - Destinations are independent: each has its own spool and courier, so a slow or dead one
+//!   only fills its own spool. A full spool refuses new batches rather than making anyone
+//!   wait; the refused spans stay in their journals and the actor hands them over again later.
+//! - One courier per spool: configurations with the same spool key ([`spool_key`]) share the
+//!   courier started for the first of them. Spools found on disk at start-up whose
+//!   destination no route configures yet stay dormant (state `unconfigured`) until one does.
+//! - Acknowledgements of a session's spans go to the channel it attached last
+//!   ([`DestinationHandle::attach`], or the channel of its last batch), after the spans left
+//!   the spool, so a session that hears of them sees [`DestinationHandle::queued_for`] drop.
 
+use super::courier::{Courier, Group, MAX_GROUP_SPANS};
+use super::retry::DeliverySettings;
+use super::spool::{name_of_key, spool_key, Spool, SpoolError};
 use crate::export::{Destination, DestinationConfig};
-use crate::logging::Log;
+use crate::logging::{Chain, Log};
+use crate::paths::StateDir;
 use crate::span::{SpanId, SpanRecord};
+use crate::wire::{DeliveryState, DestinationStatus};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-
-/// Batches waiting for one destination; a full queue makes the sending actor wait
-/// (backpressure costs latency, never data).
-const QUEUE_BATCHES: usize = 256;
-/// First retry delay; doubles per failed attempt.
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-/// Longest delay between two attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Spans of one session for one destination.
 #[derive(Debug)]
 pub(crate) struct Batch {
+    pub(crate) session_id: String,
     pub(crate) spans: Vec<SpanRecord>,
     pub(crate) ack: mpsc::UnboundedSender<Ack>,
 }
 
-/// A destination accepted these spans.
+/// A destination is done with these spans: it acknowledged them (or they were given up on).
 #[derive(Debug)]
 pub(crate) struct Ack {
+    /// The destination's spool key ([`DestinationHandle::key`]).
     pub(crate) destination: String,
     pub(crate) span_ids: Vec<SpanId>,
 }
 
-/// What `status` reports per destination.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct DestinationStats {
-    pub(crate) queued_batches: u64,
-    pub(crate) delivered_spans: u64,
-    pub(crate) failed_attempts: u64,
+/// What delivery has done, for `status`.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) state: DeliveryState,
+    pub(crate) delivered: u64,
+    pub(crate) dropped: u64,
+    pub(crate) refused: u64,
+    pub(crate) retries: u64,
+    pub(crate) refusing: bool,
     pub(crate) last_error: Option<String>,
+    pub(crate) last_error_at_ms: Option<u64>,
+    pub(crate) last_success_at_ms: Option<u64>,
 }
 
-/// A running destination task.
+/// One destination's spool and bookkeeping, shared by its handles and its courier.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    key: String,
+    /// The destination's name.
+    pub(crate) name: String,
+    spool: Mutex<Spool>,
+    counters: Mutex<Counters>,
+    subscribers: Mutex<HashMap<String, mpsc::UnboundedSender<Ack>>>,
+    /// Notified when spans were spooled.
+    pub(crate) wake: Notify,
+    /// A courier is delivering this spool.
+    pub(crate) running: AtomicBool,
+    pub(crate) log: Log,
+}
+
+impl Shared {
+    fn open(state: &StateDir, key: &str, settings: &DeliverySettings, log: &Log) -> Option<Self> {
+        let opened = Spool::open(&state.spool_dir(key), settings.spool_max_bytes);
+        let (spool, problems) = opened.map_err(|error| log.error(&error)).ok()?;
+        let shared = Shared {
+            key: key.to_owned(),
+            name: name_of_key(key).to_owned(),
+            spool: Mutex::new(spool),
+            counters: Mutex::new(Counters::default()),
+            subscribers: Mutex::new(HashMap::new()),
+            wake: Notify::new(),
+            running: AtomicBool::new(false),
+            log: log.clone(),
+        };
+        for problem in problems {
+            shared.discarded(&problem);
+        }
+        Some(shared)
+    }
+
+    /// Updates the counters.
+    pub(crate) fn count(&self, change: impl FnOnce(&mut Counters)) {
+        if let Ok(mut counters) = self.counters.lock() {
+            change(&mut counters);
+        }
+    }
+
+    /// A damaged spool file was removed: its spans count as dropped.
+    fn discarded(&self, problem: &SpoolError) {
+        self.log
+            .write(format_args!("{}: {}", self.name, Chain(problem)));
+        if let SpoolError::Damaged { spans, .. } = problem {
+            self.count(|c| c.dropped += *spans as u64);
+        }
+    }
+
+    /// Spools `spans`; false (logged and counted) when the spool refused them.
+    fn push(&self, session_id: &str, spans: &[SpanRecord]) -> bool {
+        let pushed = match self.spool.lock() {
+            Ok(mut spool) => spool.push(session_id, spans),
+            Err(_) => return false,
+        };
+        let refused = pushed.as_ref().err().map(|error| Chain(error).to_string());
+        let mut log_it = None;
+        self.count(|c| {
+            if refused.is_some() {
+                c.refused += spans.len() as u64;
+            }
+            if c.refusing != refused.is_some() {
+                c.refusing = refused.is_some();
+                log_it = Some(refused.clone());
+            }
+        });
+        match log_it {
+            Some(Some(error)) => self.log.write(format_args!(
+                "{}: {error}; refusing new spans, which stay in their journals",
+                self.name
+            )),
+            Some(None) => self
+                .log
+                .write(format_args!("{}: the spool takes spans again", self.name)),
+            None => {}
+        }
+        if pushed.is_ok() {
+            self.wake.notify_one();
+        }
+        pushed.is_ok()
+    }
+
+    /// The oldest spooled spans, up to the limits (damaged files are discarded on the way).
+    pub(crate) fn read_group(&self, max_bytes: u64) -> Group {
+        let mut batches = Vec::new();
+        let mut problems = Vec::new();
+        if let Ok(mut spool) = self.spool.lock() {
+            for seq in spool.oldest(MAX_GROUP_SPANS, max_bytes) {
+                match spool.read(seq) {
+                    Ok(batch) => batches.push(batch),
+                    Err(problem) => problems.push(problem),
+                }
+            }
+        }
+        for problem in &problems {
+            self.discarded(problem);
+        }
+        Group::new(batches)
+    }
+
+    /// Takes `done` (by batch position) out of the spool, then tells each session.
+    pub(crate) fn settle(&self, done: BTreeMap<u64, (String, Vec<SpanId>)>) {
+        let mut problems = Vec::new();
+        if let Ok(mut spool) = self.spool.lock() {
+            for (seq, (_, ids)) in &done {
+                if let Err(problem) = spool.remove(*seq, ids) {
+                    problems.push(problem);
+                }
+            }
+        }
+        for problem in &problems {
+            self.log
+                .write(format_args!("{}: {}", self.name, Chain(problem)));
+        }
+        let Ok(mut subscribers) = self.subscribers.lock() else {
+            return;
+        };
+        for (session_id, ids) in done.into_values() {
+            let ack = Ack {
+                destination: self.key.clone(),
+                span_ids: ids,
+            };
+            let gone = subscribers
+                .get(&session_id)
+                .is_some_and(|tx| tx.send(ack).is_err());
+            if gone {
+                subscribers.remove(&session_id);
+            }
+        }
+    }
+
+    fn status(&self) -> DestinationStatus {
+        let (queued_spans, queued_bytes) = self
+            .spool
+            .lock()
+            .map(|s| (s.queued_spans() as u64, s.queued_bytes()))
+            .unwrap_or_default();
+        let running = self.running.load(Ordering::Relaxed);
+        let counters = self.counters.lock();
+        let Ok(c) = counters.as_deref() else {
+            return DestinationStatus::default();
+        };
+        DestinationStatus {
+            name: self.name.clone(),
+            spool: self.key.clone(),
+            state: if running {
+                c.state
+            } else {
+                DeliveryState::Unconfigured
+            },
+            queued_spans,
+            queued_bytes,
+            delivered_spans: c.delivered,
+            dropped_spans: c.dropped,
+            refused_spans: c.refused,
+            retries: c.retries,
+            last_error: c.last_error.clone(),
+            last_error_at_ms: c.last_error_at_ms,
+            last_success_at_ms: c.last_success_at_ms,
+        }
+    }
+}
+
+/// A destination as session actors see it.
 #[derive(Debug, Clone)]
 pub(crate) struct DestinationHandle {
-    pub(crate) config: DestinationConfig,
-    tx: mpsc::Sender<Batch>,
-    pub(crate) stats: Arc<Mutex<DestinationStats>>,
+    shared: Arc<Shared>,
 }
 
 impl DestinationHandle {
-    /// Queues a batch, waiting while the queue is full; false when the task has stopped.
+    /// Hands a batch to the destination's spool, durably; false when the spool refused it
+    /// (full or unwritable: the spans stay in the journal). Acknowledgements of the session's
+    /// spans go to the batch's channel from now on.
     pub(crate) async fn send(&self, batch: Batch) -> bool {
-        if let Ok(mut stats) = self.stats.lock() {
-            stats.queued_batches += 1;
+        self.attach(&batch.session_id, batch.ack);
+        let shared = self.shared.clone();
+        let (session_id, spans) = (batch.session_id, batch.spans);
+        tokio::task::spawn_blocking(move || shared.push(&session_id, &spans))
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Sends acknowledgements of `session_id`'s spooled spans (those spooled by an earlier
+    /// daemon included) to `ack`.
+    pub(crate) fn attach(&self, session_id: &str, ack: mpsc::UnboundedSender<Ack>) {
+        if let Ok(mut subscribers) = self.shared.subscribers.lock() {
+            // Retired sessions' channels go here, so the map holds live sessions only.
+            subscribers.retain(|_, tx| !tx.is_closed());
+            subscribers.insert(session_id.to_owned(), ack);
         }
-        self.tx.send(batch).await.is_ok()
+    }
+
+    /// Spans of `session_id` in the spool, not yet acknowledged.
+    pub(crate) fn queued_for(&self, session_id: &str) -> usize {
+        self.shared
+            .spool
+            .lock()
+            .map_or(0, |spool| spool.queued_for(session_id))
     }
 
     /// The destination's name.
     pub(crate) fn name(&self) -> &str {
-        &self.config.name
+        &self.shared.name
+    }
+
+    /// The destination's spool key: its identity in checkpoints and acknowledgements.
+    pub(crate) fn key(&self) -> &str {
+        &self.shared.key
     }
 }
 
-/// The destination tasks of the daemon, created on first use.
+/// Every destination of the daemon: the spools found on disk and those routes configure.
 #[derive(Debug)]
 pub(crate) struct Destinations {
-    handles: Mutex<Vec<DestinationHandle>>,
+    state: StateDir,
+    settings: DeliverySettings,
+    spools: Mutex<BTreeMap<String, Arc<Shared>>>,
     tracker: TaskTracker,
     cancel: CancellationToken,
     log: Log,
 }
 
 impl Destinations {
-    pub(crate) fn new(tracker: TaskTracker, cancel: CancellationToken, log: Log) -> Self {
+    /// Opens every spool under the state directory (dormant until configured).
+    pub(crate) fn new(
+        state: &StateDir,
+        settings: DeliverySettings,
+        tracker: TaskTracker,
+        cancel: CancellationToken,
+        log: Log,
+    ) -> Self {
+        let mut spools = BTreeMap::new();
+        let root = state.spool_dir("-");
+        let entries = root.parent().and_then(|dir| std::fs::read_dir(dir).ok());
+        for entry in entries.into_iter().flatten().flatten() {
+            let key = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir() && StateDir::session_file_stem(&key) == key {
+                if let Some(shared) = Shared::open(state, &key, &settings, &log) {
+                    spools.insert(key, Arc::new(shared));
+                }
+            }
+        }
         Destinations {
-            handles: Mutex::new(Vec::new()),
+            state: state.clone(),
+            settings,
+            spools: Mutex::new(spools),
             tracker,
             cancel,
             log,
         }
     }
 
-    /// The running tasks for `configs`, starting the missing ones. A destination that cannot
-    /// be built is logged and left out.
+    /// The destinations of `configs`, starting the tasks not running yet. A destination that
+    /// cannot be built (or whose spool cannot be opened) is logged and left out.
     pub(crate) fn for_configs(&self, configs: &[DestinationConfig]) -> Vec<DestinationHandle> {
-        let Ok(mut handles) = self.handles.lock() else {
+        let Ok(mut spools) = self.spools.lock() else {
             return Vec::new();
         };
         let mut chosen = Vec::new();
         for config in configs {
-            if let Some(existing) = handles.iter().find(|h| h.config == *config) {
-                chosen.push(existing.clone());
+            let key = spool_key(config);
+            if !spools.contains_key(&key) {
+                match Shared::open(&self.state, &key, &self.settings, &self.log) {
+                    Some(shared) => spools.insert(key.clone(), Arc::new(shared)),
+                    None => continue,
+                };
+            }
+            let Some(shared) = spools.get(&key) else {
                 continue;
-            }
-            match Destination::build(config) {
-                Ok(destination) => {
-                    let handle = self.spawn(config.clone(), destination);
-                    handles.push(handle.clone());
-                    chosen.push(handle);
+            };
+            if !shared.running.load(Ordering::Relaxed) {
+                match Destination::build(config) {
+                    Ok(destination) => self.spawn(shared.clone(), destination, config),
+                    Err(error) => {
+                        self.log.error(&error);
+                        continue;
+                    }
                 }
-                Err(error) => self.log.error(&error),
             }
+            chosen.push(DestinationHandle {
+                shared: shared.clone(),
+            });
         }
         chosen
     }
 
-    /// Every destination's name and statistics.
-    pub(crate) fn stats(&self) -> Vec<(String, DestinationStats)> {
-        let handles = self.handles.lock().map(|h| h.clone()).unwrap_or_default();
-        handles
-            .iter()
-            .map(|h| {
-                (
-                    h.config.name.clone(),
-                    h.stats.lock().map(|s| s.clone()).unwrap_or_default(),
-                )
-            })
-            .collect()
+    /// Every destination's status, by spool key.
+    pub(crate) fn stats(&self) -> Vec<DestinationStatus> {
+        self.shared().iter().map(|s| s.status()).collect()
     }
 
-    /// True while any destination has batches not yet delivered.
+    /// True while a configured destination has spans to deliver.
     pub(crate) fn busy(&self) -> bool {
-        self.stats().iter().any(|(_, s)| s.queued_batches > 0)
+        self.shared().iter().any(|s| {
+            s.running.load(Ordering::Relaxed)
+                && s.spool.lock().is_ok_and(|spool| spool.queued_spans() > 0)
+        })
     }
 
-    fn spawn(&self, config: DestinationConfig, destination: Destination) -> DestinationHandle {
-        let (tx, rx) = mpsc::channel(QUEUE_BATCHES);
-        let stats = Arc::new(Mutex::new(DestinationStats::default()));
-        let task = DestinationTask {
-            destination,
-            stats: stats.clone(),
-            cancel: self.cancel.clone(),
-            log: self.log.clone(),
-        };
-        self.tracker.spawn(task.run(rx));
-        DestinationHandle { config, tx, stats }
-    }
-}
-
-struct DestinationTask {
-    destination: Destination,
-    stats: Arc<Mutex<DestinationStats>>,
-    cancel: CancellationToken,
-    log: Log,
-}
-
-impl DestinationTask {
-    async fn run(mut self, mut rx: mpsc::Receiver<Batch>) {
-        loop {
-            let batch = tokio::select! {
-                batch = rx.recv() => batch,
-                () = self.cancel.cancelled() => None,
-            };
-            let Some(batch) = batch else { break };
-            if !self.deliver(&batch).await {
-                break;
+    /// Every session with spans in some spool, configured or dormant.
+    pub(crate) fn spooled_sessions(&self) -> HashSet<String> {
+        let mut sessions = HashSet::new();
+        for shared in self.shared() {
+            if let Ok(spool) = shared.spool.lock() {
+                sessions.extend(spool.sessions().map(str::to_owned));
             }
         }
-        self.destination.shutdown().await;
+        sessions
     }
 
-    /// Exports until accepted; false when cancelled first.
-    async fn deliver(&mut self, batch: &Batch) -> bool {
-        let mut attempt: u32 = 0;
-        loop {
-            match self.destination.export(&batch.spans).await {
-                Ok(()) => {
-                    self.update(|s| {
-                        s.queued_batches = s.queued_batches.saturating_sub(1);
-                        s.delivered_spans += batch.spans.len() as u64;
-                        s.last_error = None;
-                    });
-                    let span_ids = batch.spans.iter().map(|s| s.span_id).collect();
-                    let destination = self.destination.name().to_owned();
-                    let _ = batch.ack.send(Ack {
-                        destination,
-                        span_ids,
-                    });
-                    return true;
-                }
-                Err(error) => {
-                    let message = error_chain(&error);
-                    if attempt == 0 {
-                        self.log.write(format_args!(
-                            "{}: {message}; retrying",
-                            self.destination.name()
-                        ));
-                    }
-                    self.update(|s| {
-                        s.failed_attempts += 1;
-                        s.last_error = Some(message);
-                    });
-                    attempt = attempt.saturating_add(1);
-                    tokio::select! {
-                        () = tokio::time::sleep(backoff(attempt)) => {}
-                        () = self.cancel.cancelled() => return false,
-                    }
-                }
-            }
-        }
+    fn shared(&self) -> Vec<Arc<Shared>> {
+        self.spools
+            .lock()
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default()
     }
 
-    fn update(&self, change: impl FnOnce(&mut DestinationStats)) {
-        if let Ok(mut stats) = self.stats.lock() {
-            change(&mut stats);
-        }
+    fn spawn(&self, shared: Arc<Shared>, destination: Destination, config: &DestinationConfig) {
+        shared.running.store(true, Ordering::Relaxed);
+        let courier = Courier::new(shared, destination, config, self.settings, &self.cancel);
+        self.tracker.spawn(courier.run());
     }
-}
-
-/// The error and its sources, joined (no values of secrets ever appear in our errors).
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// Exponential backoff with ±25 % jitter, capped at [`MAX_BACKOFF`].
-fn backoff(attempt: u32) -> Duration {
-    let base = FIRST_BACKOFF
-        .saturating_mul(1u32 << attempt.min(8))
-        .min(MAX_BACKOFF);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .subsec_nanos();
-    let jitter = f64::from(nanos % 1000) / 1000.0 * 0.5 + 0.75;
-    base.mul_f64(jitter)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon::spool::tests::span;
+    use crate::export::{DestinationKind, OtlpConfig, Protocol, ResourceConfig, StoreConfig};
+    use std::time::Duration;
+
+    fn store(dir: &std::path::Path) -> DestinationConfig {
+        DestinationConfig {
+            name: "local".to_owned(),
+            kind: DestinationKind::Store(StoreConfig {
+                dir: dir.to_owned(),
+            }),
+            resource: ResourceConfig::default(),
+        }
+    }
+
+    fn destinations(state: &StateDir) -> Destinations {
+        let log = Log::new(state, "test");
+        let (tracker, cancel) = (TaskTracker::new(), CancellationToken::new());
+        Destinations::new(state, DeliverySettings::default(), tracker, cancel, log)
+    }
+
+    async fn until(mut done: impl FnMut() -> bool) {
+        let waited = tokio::time::timeout(Duration::from_secs(10), async {
+            while !done() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        waited.await.expect("in time");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn spooled_spans_reach_the_destination_and_the_session_hears_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path().join("state"));
+        let destinations = destinations(&state);
+        let config = store(&dir.path().join("store"));
+        let handle = destinations
+            .for_configs(std::slice::from_ref(&config))
+            .remove(0);
+        let (ack, mut acks) = mpsc::unbounded_channel();
+        let batch = Batch {
+            session_id: "s".to_owned(),
+            spans: vec![span(1), span(2)],
+            ack,
+        };
+        assert!(handle.send(batch).await);
+        let ack = tokio::time::timeout(Duration::from_secs(10), acks.recv()).await;
+        let ack = ack.expect("acknowledged in time").expect("an ack");
+        assert_eq!(ack.span_ids, [span(1).span_id, span(2).span_id]);
+        assert_eq!(
+            (ack.destination.as_str(), handle.queued_for("s")),
+            (handle.key(), 0)
+        );
+        let status = destinations.stats().remove(0);
+        assert_eq!(
+            (status.name.as_str(), status.state),
+            ("local", DeliveryState::Ok)
+        );
+        assert_eq!((status.delivered_spans, status.queued_spans), (2, 0));
+        assert!(status.last_success_at_ms.is_some() && status.last_error.is_none());
+        assert!(!destinations.busy());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_spool_left_by_an_earlier_daemon_waits_for_its_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path().join("state"));
+        let config = store(&dir.path().join("store"));
+        let key = spool_key(&config);
+        let (mut spool, _) = Spool::open(&state.spool_dir(&key), 1 << 20).unwrap();
+        spool.push("s", &[span(1), span(2), span(3)]).unwrap();
+        drop(spool);
+        let destinations = destinations(&state);
+        let dormant = destinations.stats().remove(0);
+        assert_eq!(
+            (dormant.spool, dormant.state),
+            (key, DeliveryState::Unconfigured)
+        );
+        assert_eq!(dormant.queued_spans, 3);
+        assert!(destinations.spooled_sessions().contains("s"));
+        assert!(
+            !destinations.busy(),
+            "an unconfigured spool keeps no daemon alive"
+        );
+        let handle = destinations.for_configs(&[config]).remove(0);
+        until(|| handle.queued_for("s") == 0).await;
+        assert!(destinations.spooled_sessions().is_empty());
+        assert_eq!(destinations.stats()[0].delivered_spans, 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn no_credential_reaches_the_spool_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path().join("state"));
+        let mut otlp = OtlpConfig::new("http://127.0.0.1:9/v1/traces", Protocol::HttpProtobuf);
+        otlp.headers
+            .insert("authorization", "Bearer sk-spool-secret");
+        let config = DestinationConfig {
+            name: "otlp".to_owned(),
+            kind: DestinationKind::Otlp(otlp),
+            resource: ResourceConfig::default(),
+        };
+        let destinations = destinations(&state);
+        let handle = destinations.for_configs(&[config]).remove(0);
+        let (ack, _acks) = mpsc::unbounded_channel();
+        let batch = Batch {
+            session_id: "s".to_owned(),
+            spans: vec![span(1)],
+            ack,
+        };
+        assert!(handle.send(batch).await);
+        assert_eq!(handle.queued_for("s"), 1, "the destination is unreachable");
+        let mut files = vec![state.root().to_owned()];
+        let mut seen = 0;
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            assert!(!text.contains("sk-spool-secret"), "{}", path.display());
+            seen += 1;
+        }
+        assert!(seen >= 1);
+    }
 
     #[test]
-    fn backoff_grows_and_stays_capped() {
-        assert!(backoff(1) < backoff(4));
-        for attempt in [10, 20, u32::MAX] {
-            assert!(backoff(attempt) <= MAX_BACKOFF.mul_f64(1.25));
-        }
+    fn a_full_spool_refuses_a_batch_and_counts_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path().join("state"));
+        let settings = DeliverySettings {
+            spool_max_bytes: 1,
+            ..DeliverySettings::default()
+        };
+        let key = spool_key(&store(&dir.path().join("store")));
+        let shared = Shared::open(&state, &key, &settings, &Log::new(&state, "test")).unwrap();
+        assert!(shared.push("s", &[span(1)]));
+        assert!(!shared.push("s", &[span(2)]));
+        let status = shared.status();
+        assert_eq!((status.queued_spans, status.refused_spans), (1, 1));
+        assert_eq!(status.state, DeliveryState::Unconfigured);
     }
 }

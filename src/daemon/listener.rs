@@ -87,6 +87,7 @@ async fn handle(
             version: env!("CARGO_PKG_VERSION").to_owned(),
             uptime_ms: started.elapsed().as_millis() as u64,
             sessions: registry.status().await,
+            destinations: ctx.destinations.stats(),
         }),
         Request::Stop => {
             ctx.cancel.cancel();

@@ -7,29 +7,45 @@
 //! journal has events not yet delivered, so events written while no daemon ran are traced. It
 //! exits after [`DEFAULT_QUIET`] without sessions or deliveries, or on SIGTERM/SIGINT/`stop`,
 //! draining in order: the listener stops, each session actor polls once more and waits for its
-//! acknowledgements (bounded), then the delivery tasks stop.
+//! acknowledgements (bounded), then the delivery tasks stop; what they did not deliver waits
+//! in their durable spools for the next daemon.
+//!
+//! At start-up, and then every quarter of the retention (between a second and an hour), the
+//! journals and checkpoints of sessions delivered longer ago than [`RETENTION_ENV`] are removed
+//! ([`crate::journal::retention`]).
 
 mod actor;
+mod courier;
 mod delivery;
 mod follower;
 mod listener;
+mod retry;
 mod sessions;
+mod spool;
+
+pub use crate::journal::retention::{DEFAULT_RETENTION, RETENTION_ENV};
+pub use retry::{
+    DEFAULT_MAX_BACKOFF, DEFAULT_SPOOL_MAX_BYTES, FIRST_BACKOFF, RETRY_MAX_BACKOFF_ENV,
+    SPOOL_MAX_BYTES_ENV,
+};
 
 use crate::cli::DaemonArgs;
 use crate::config;
 use crate::export::DestinationConfig;
 use crate::hook::DaemonLock;
-use crate::journal::Checkpoint;
+use crate::journal::{retention, Checkpoint};
 use crate::logging::Log;
 use crate::paths::StateDir;
 use crate::session::SessionConfig;
 use crate::wire::Route;
 use anyhow::Context;
 use delivery::Destinations;
+use retry::DeliverySettings;
 use sessions::Registry;
+use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::net::UnixListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -164,8 +180,16 @@ pub async fn run(
 ) {
     let tracker = TaskTracker::new();
     let delivery_cancel = CancellationToken::new();
+    let (settings, retention) = durability_settings(&log);
+    let destinations = Destinations::new(
+        &state,
+        settings,
+        tracker.clone(),
+        delivery_cancel.clone(),
+        log.clone(),
+    );
     let ctx = Arc::new(SessionContext {
-        destinations: Destinations::new(tracker.clone(), delivery_cancel.clone(), log.clone()),
+        destinations,
         state,
         log,
         cancel: cancel.clone(),
@@ -175,6 +199,10 @@ pub async fn run(
     for session in ctx.journaled_sessions() {
         registry.wake(&session, Route::default()).await;
     }
+    // Spools of the daemon's own destinations deliver even when no session needs waking.
+    ctx.destinations
+        .for_configs(&ctx.route_settings(&Route::default()).1);
+    tracker.spawn(sweep_journals(ctx.clone(), retention));
     let started = Instant::now();
     tracker.spawn(listener::serve(
         listener,
@@ -194,6 +222,51 @@ pub async fn run(
     delivery_cancel.cancel();
     tracker.close();
     let _ = tokio::time::timeout(SHUTDOWN_DEADLINE, tracker.wait()).await;
+}
+
+/// The delivery settings and the journal retention of the daemon's environment; unusable
+/// values are logged and keep their defaults.
+fn durability_settings(log: &Log) -> (DeliverySettings, Duration) {
+    let env = |name: &str| std::env::var(name).ok();
+    let (settings, problems) = DeliverySettings::from_lookup(env);
+    let (retention, problem) = retention::retention_from(env(RETENTION_ENV).as_deref());
+    for problem in problems.into_iter().chain(problem) {
+        log.write(problem);
+    }
+    (settings, retention)
+}
+
+/// Applies the journal retention now and every quarter of it (1 s to 1 h) until cancelled.
+async fn sweep_journals(ctx: Arc<SessionContext>, retention: Duration) {
+    let period = (retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(3600));
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = ctx.cancel.cancelled() => return,
+        }
+        let spooled: HashSet<String> = ctx
+            .destinations
+            .spooled_sessions()
+            .iter()
+            .map(|id| StateDir::session_file_stem(id))
+            .collect();
+        let state = ctx.state.clone();
+        let swept = tokio::task::spawn_blocking(move || {
+            retention::sweep(&state, retention, SystemTime::now(), &spooled)
+        })
+        .await;
+        let Ok(swept) = swept else { continue };
+        if !swept.removed.is_empty() {
+            ctx.log.write(format_args!(
+                "retention: removed the journals of {} delivered sessions",
+                swept.removed.len()
+            ));
+        }
+        for problem in &swept.problems {
+            ctx.log.error(problem);
+        }
+    }
 }
 
 /// Returns when cancelled or when nothing has happened for `quiet`.

@@ -30,9 +30,11 @@ pub struct Checkpoint {
     /// The session's root span is out and every destination acknowledged every span produced
     /// from the journal up to `journal_offset`.
     pub complete: bool,
-    /// Span ids (hex) each destination acknowledged, by destination name: a session rebuilt
-    /// from its journal sends only the others.
-    pub delivered: BTreeMap<String, BTreeSet<String>>,
+    /// Span ids (hex) handed to each destination's durable spool, by destination name: from
+    /// there the spool delivers them, so a session rebuilt from its journal hands over only
+    /// the others. (Read from `delivered` too, its name when acknowledgements were recorded.)
+    #[serde(alias = "delivered")]
+    pub spooled: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Checkpoint {
@@ -98,10 +100,7 @@ mod tests {
             journal_offset: 4096,
             rollouts: BTreeMap::from([("/r/rollout-a.jsonl".to_owned(), 77)]),
             complete: false,
-            delivered: BTreeMap::from([(
-                "file".to_owned(),
-                ["00f067aa0ba902b7".to_owned()].into(),
-            )]),
+            spooled: BTreeMap::from([("file".to_owned(), ["00f067aa0ba902b7".to_owned()].into())]),
         }
     }
 

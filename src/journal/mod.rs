@@ -18,13 +18,17 @@
 //!   full disk) is skipped by the reader and counted, never fatal.
 //! - The hook appends before it pokes the daemon, so an event is durable (against any process
 //!   crash, not power loss: there is no fsync on the hook's path) before anyone is told.
+//! - A line torn by a crash has no `\n`, so the next append continues it; the reader then
+//!   recovers the appended record from the end of the joined line ([`decode_line_recovering`]).
 //! - [`checkpoint`] records how far a session's journal and rollouts have been exported.
+//! - [`retention`] removes journals and checkpoints of sessions delivered long ago.
 //!
 //! std only (plus serde for validation and checkpoints): the hook links this module.
 
 pub mod append;
 pub mod checkpoint;
 pub mod reader;
+pub mod retention;
 
 pub use append::append;
 pub use checkpoint::Checkpoint;
@@ -86,6 +90,19 @@ pub fn decode_line(line: &[u8]) -> Option<JournalEntry> {
     })
 }
 
+/// Decodes a line like [`decode_line`]; when that fails, the line may be a torn record joined
+/// with the next, whole one, so the first later start of a record (`{"received_at_ns":`) that
+/// decodes through the end of the line is the record. A record prefix inside a payload cannot
+/// produce a false match: the event it would start is followed by the enclosing payload's
+/// closing brace, which leaves an unbalanced JSON document.
+pub fn decode_line_recovering(line: &[u8]) -> Option<JournalEntry> {
+    decode_line(line).or_else(|| {
+        (1..line.len())
+            .filter(|&at| line[at..].starts_with(PREFIX))
+            .find_map(|at| decode_line(&line[at..]))
+    })
+}
+
 /// Why a journal or checkpoint operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -133,6 +150,15 @@ pub enum Error {
     #[error("cannot write checkpoint {path}")]
     CheckpointWrite {
         /// The checkpoint file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A journal or checkpoint past its retention could not be removed.
+    #[error("cannot remove {path}")]
+    Remove {
+        /// The file.
         path: PathBuf,
         /// The cause.
         #[source]
@@ -187,6 +213,31 @@ mod tests {
         ] {
             assert!(decode_line(bad).is_none());
         }
+    }
+
+    #[test]
+    fn a_record_appended_after_a_torn_one_is_recovered() {
+        let torn = encode_line(UNIX_EPOCH, br#"{"session_id":"torn"}"#);
+        let whole = encode_line(UNIX_EPOCH, PAYLOAD.as_bytes());
+        for cut in [1, PREFIX.len() + 3, torn.len() - 2] {
+            let mut joined = torn[..cut].to_vec();
+            joined.extend_from_slice(whole.trim_ascii_end());
+            assert!(decode_line(&joined).is_none());
+            let entry = decode_line_recovering(&joined).unwrap();
+            assert_eq!(entry.event, PAYLOAD, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_record_prefix_inside_a_payload_is_not_mistaken_for_a_record() {
+        let nested =
+            br#"{"a":{"received_at_ns":1,"event":{}},"b":{"received_at_ns":2,"event":{}}}"#;
+        let line = encode_line(UNIX_EPOCH, nested);
+        let entry = decode_line_recovering(line.trim_ascii_end()).unwrap();
+        assert_eq!(entry.event.as_bytes(), nested);
+        let mut torn = line[..line.len() / 2].to_vec();
+        torn.extend_from_slice(b"garbage");
+        assert!(decode_line_recovering(&torn).is_none());
     }
 
     proptest! {

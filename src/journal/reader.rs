@@ -4,10 +4,11 @@
 //! Contract: built on [`crate::tail::LineTail`], so a partial last line (a hook still
 //! writing) is held back, calls are bounded, a missing journal has no records yet, and a
 //! journal that shrinks or is replaced is read again from 0 and reported. Lines that do not
-//! decode ([`super::decode_line`]) are skipped and counted in [`JournalBatch::invalid`].
+//! decode ([`super::decode_line_recovering`], which also finds a record appended to a torn
+//! one) are skipped and counted in [`JournalBatch::invalid`].
 //! Persist [`JournalReader::offset`] (through a checkpoint) to resume after a restart.
 
-use super::{decode_line, Error, JournalEntry, MAX_LINE_BYTES};
+use super::{decode_line_recovering, Error, JournalEntry, MAX_LINE_BYTES};
 use crate::paths::StateDir;
 use crate::tail::{Batch, Limits, LineTail};
 use std::path::{Path, PathBuf};
@@ -53,7 +54,7 @@ impl JournalReader {
     /// Reads the records appended since the last call, up to the limits.
     pub fn read(&mut self) -> Result<JournalBatch, Error> {
         let lines = self.tail.read_file(&self.path).map_err(Error::Read)?;
-        Ok(lines.parse(decode_line))
+        Ok(lines.parse(decode_line_recovering))
     }
 }
 
@@ -102,5 +103,22 @@ mod tests {
         append(&state, "s", UNIX_EPOCH, b"{\"b\":2}").unwrap();
         let batch = JournalReader::new(&state, "s", 0).read().unwrap();
         assert_eq!((batch.items.len(), batch.invalid), (2, 1));
+    }
+
+    #[test]
+    fn a_record_appended_to_a_torn_line_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        append(&state, "s", UNIX_EPOCH, b"{\"a\":1}").unwrap();
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(state.journal_file("s"))
+            .unwrap();
+        file.write_all(b"{\"received_at_ns\":5,\"event\":{\"lost")
+            .unwrap();
+        append(&state, "s", UNIX_EPOCH, b"{\"b\":2}").unwrap();
+        let batch = JournalReader::new(&state, "s", 0).read().unwrap();
+        let events: Vec<_> = batch.items.iter().map(|(_, e)| e.event.as_str()).collect();
+        assert_eq!(events, [r#"{"a":1}"#, r#"{"b":2}"#]);
     }
 }

@@ -4,9 +4,11 @@ mod codex_smoke; // the real Codex CLI end to end: hooks, rollouts, resume, comp
 mod collector; // real receivers: the OTLP sink, rotel from otel-config/rotel, Arize Phoenix
 mod destinations; // TLS with a test CA, mutual TLS, gRPC over TLS, CONNECT proxy and NO_PROXY, file tables, resource
 mod doctor; // codex-otel doctor: every diagnosis against local receivers and Codex homes made in the test
+mod durability; // nothing lost, nothing doubled: SIGKILLs, outages, 429/413, full spool, torn files, retention
 mod failures; // export failure classes: scripted HTTP statuses and gRPC codes, Retry-After, partial success
 mod hook_cli; // the real `codex-otel hook` binary: journal, poke, daemon start, exit 0 always
 mod live; // the real Codex CLI traced live: hook → journal → daemon → spans, checked exactly
+mod load; // 50 concurrent sessions × 202 events through hook and daemon: exact traces, bounded RSS
 mod metrics; // GenAI metrics from recorded sessions at the fake receiver: names, units, buckets, temporality
 mod otelcol_configs; // the shipped OpenTelemetry Collector configs, validated structurally
 mod parsers; // Codex hook and rollout parsers never panic on arbitrary or damaged input

@@ -1,0 +1,608 @@
+//! The durable spool of one destination: spans a session actor handed over wait here, on
+//! disk, until the destination acknowledges them. Synchronous file I/O; callers run it off the
+//! async threads.
+//!
+//! Contract:
+//! - One directory per destination, `spool/<key>/` (0700), where the key ([`spool_key`]) is
+//!   the destination's name plus a digest of where and as what its spans go (endpoint,
+//!   protocol, headers, TLS identity, resource). Spans therefore wait for exactly the destination they were
+//!   meant for, and the directory holds spans only: never a credential.
+//! - One file per handed-over batch, `<seq>.batch` (0600; `seq` 20 digits, increasing): a
+//!   header line `{"session_id":…,"span_ids":[…]}`, then one [`SpanRecord`] as JSON per line.
+//!   It is written to a temporary file, fsynced, renamed into place and the directory fsynced,
+//!   so once [`Spool::push`] returns the batch survives a crash of the process or the machine.
+//! - Batches are delivered oldest first. A span id is queued at most once: pushing a span that
+//!   is already queued keeps the queued copy (records are final: it is the same content).
+//! - [`Spool::remove`] takes acknowledged spans out: the file is deleted, or rewritten
+//!   (temporary file + rename) without them when only part of it was acknowledged. Deletion is
+//!   not fsynced: after a power loss a delivered batch may be sent again, with identical content.
+//! - Bounded: a push that would take a non-empty spool over its byte limit is refused whole
+//!   ([`SpoolError::Full`]); the spans stay in their journal and are handed over again later.
+//! - Opening a spool reads only the header lines. A file that cannot be read or parsed is
+//!   removed and reported with its span count; temporary files left by a crash are removed.
+
+use crate::export::{DestinationConfig, DestinationKind, OtlpConfig};
+use crate::paths::StateDir;
+use crate::span::{SpanId, SpanRecord};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// The extension of batch files.
+const EXTENSION: &str = "batch";
+/// Hex digits of the configuration digest in a spool key.
+const DIGEST_HEX: usize = 16;
+
+/// Why a spool operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum SpoolError {
+    /// The push would take the spool over its limit; nothing was written.
+    #[error("the spool holds {queued} bytes; {incoming} more would pass its {limit}-byte limit")]
+    Full {
+        /// Bytes queued now.
+        queued: u64,
+        /// Bytes of the refused batch.
+        incoming: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Reading, writing or removing a spool file failed.
+    #[error("spool file {path}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A batch file is not in the spool format; it was removed.
+    #[error("spool file {path} is damaged; its {spans} spans were removed")]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// How many spans its header named (0 when the header itself is damaged).
+        spans: usize,
+    },
+}
+
+/// The first line of a batch file.
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    session_id: String,
+    span_ids: Vec<SpanId>,
+}
+
+/// One queued batch, as indexed in memory (the spans stay on disk).
+#[derive(Debug)]
+struct Entry {
+    session_id: String,
+    span_ids: Vec<SpanId>,
+    bytes: u64,
+}
+
+/// A batch read back for delivery.
+#[derive(Debug)]
+pub(crate) struct Queued {
+    /// Its position in the spool.
+    pub(crate) seq: u64,
+    /// The session the spans belong to.
+    pub(crate) session_id: String,
+    /// The spans.
+    pub(crate) spans: Vec<SpanRecord>,
+}
+
+/// One destination's spool (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Spool {
+    dir: PathBuf,
+    max_bytes: u64,
+    entries: BTreeMap<u64, Entry>,
+    queued: HashMap<SpanId, u64>,
+    sessions: HashMap<String, usize>,
+    bytes: u64,
+    next_seq: u64,
+}
+
+/// The spool key of `config`: its name, then a digest of everything that decides where its
+/// spans go and how they are labelled (see the module docs). Timeouts, compression and size
+/// limits are left out, so tuning them keeps the spool.
+pub(crate) fn spool_key(config: &DestinationConfig) -> String {
+    let mut digest = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        digest.update((bytes.len() as u64).to_be_bytes());
+        digest.update(bytes);
+    };
+    field(b"codex-otel spool v1");
+    field(config.name.as_bytes());
+    let otlp = |field: &mut dyn FnMut(&[u8]), otlp: &OtlpConfig| {
+        field(otlp.endpoint.as_bytes());
+        field(otlp.protocol.as_str().as_bytes());
+        for (name, value) in otlp.headers.iter() {
+            field(name.as_bytes());
+            field(value.as_bytes());
+        }
+        // The client certificate is an identity too (paths only: `Debug` shows no secret).
+        field(format!("{:?}", otlp.connection.tls).as_bytes());
+    };
+    match &config.kind {
+        DestinationKind::Otlp(config) => otlp(&mut field, config),
+        DestinationKind::Braintrust(braintrust) => otlp(&mut field, &braintrust.to_otlp()),
+        DestinationKind::Store(store) => field(store.dir.as_os_str().as_bytes()),
+    }
+    field(config.resource.service_name.as_bytes());
+    for (key, value) in &config.resource.attributes {
+        field(key.as_bytes());
+        field(value.as_bytes());
+    }
+    let digest = hex::encode(digest.finalize());
+    let name = StateDir::session_file_stem(&config.name);
+    format!("{name}-{}", &digest[..DIGEST_HEX])
+}
+
+/// The destination name in a spool key (the key itself when it has no digest).
+pub(crate) fn name_of_key(key: &str) -> &str {
+    key.rsplit_once('-')
+        .filter(|(_, digest)| digest.len() == DIGEST_HEX)
+        .map_or(key, |(name, _)| name)
+}
+
+impl Spool {
+    /// Opens (creating it 0700) the spool in `dir` and indexes what it holds. Damaged files
+    /// are removed and returned as [`SpoolError::Damaged`] problems.
+    pub(crate) fn open(dir: &Path, max_bytes: u64) -> Result<(Spool, Vec<SpoolError>), SpoolError> {
+        let io_error = |source| SpoolError::Io {
+            path: dir.to_owned(),
+            source,
+        };
+        StateDir::ensure_private_dir(dir).map_err(io_error)?;
+        let mut spool = Spool {
+            dir: dir.to_owned(),
+            max_bytes,
+            entries: BTreeMap::new(),
+            queued: HashMap::new(),
+            sessions: HashMap::new(),
+            bytes: 0,
+            next_seq: 0,
+        };
+        let mut problems = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io_error)?.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                let _ = std::fs::remove_file(&path);
+                continue;
+            }
+            let seq = name
+                .strip_suffix(&format!(".{EXTENSION}"))
+                .and_then(|n| n.parse::<u64>().ok());
+            let Some(seq) = seq else { continue };
+            match read_header(&path) {
+                Ok((header, bytes)) => spool.index(seq, header, bytes),
+                Err(problem) => {
+                    let _ = std::fs::remove_file(&path);
+                    problems.push(problem);
+                }
+            }
+        }
+        Ok((spool, problems))
+    }
+
+    /// Queues the spans of `spans` not queued yet, durably, as one batch of `session_id`;
+    /// returns how many were new.
+    pub(crate) fn push(
+        &mut self,
+        session_id: &str,
+        spans: &[SpanRecord],
+    ) -> Result<usize, SpoolError> {
+        let mut fresh: Vec<&SpanRecord> = Vec::new();
+        for span in spans {
+            if !self.queued.contains_key(&span.span_id)
+                && !fresh.iter().any(|s| s.span_id == span.span_id)
+            {
+                fresh.push(span);
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(0);
+        }
+        let header = Header {
+            session_id: session_id.to_owned(),
+            span_ids: fresh.iter().map(|s| s.span_id).collect(),
+        };
+        let body = encode(&header, fresh.iter().copied()).map_err(|source| self.io(source))?;
+        let incoming = body.len() as u64;
+        if !self.entries.is_empty() && self.bytes + incoming > self.max_bytes {
+            return Err(SpoolError::Full {
+                queued: self.bytes,
+                incoming,
+                limit: self.max_bytes,
+            });
+        }
+        let seq = self.next_seq;
+        let path = self.path(seq);
+        write_durably(&self.dir, &path, &body).map_err(|source| SpoolError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        self.index(seq, header, incoming);
+        Ok(fresh.len())
+    }
+
+    /// The oldest batches, up to `max_spans` spans and `max_bytes` bytes (at least one batch
+    /// when any is queued), by position.
+    pub(crate) fn oldest(&self, max_spans: usize, max_bytes: u64) -> Vec<u64> {
+        let (mut spans, mut bytes) = (0usize, 0u64);
+        let mut chosen = Vec::new();
+        for (&seq, entry) in &self.entries {
+            let over = spans + entry.span_ids.len() > max_spans || bytes + entry.bytes > max_bytes;
+            if over && !chosen.is_empty() {
+                break;
+            }
+            spans += entry.span_ids.len();
+            bytes += entry.bytes;
+            chosen.push(seq);
+        }
+        chosen
+    }
+
+    /// Reads the batch at `seq` back. A damaged file is removed with its entry and reported.
+    pub(crate) fn read(&mut self, seq: u64) -> Result<Queued, SpoolError> {
+        let Some(entry) = self.entries.get(&seq) else {
+            return Err(SpoolError::Damaged {
+                path: self.path(seq),
+                spans: 0,
+            });
+        };
+        let session_id = entry.session_id.clone();
+        let spans = read_spans(&self.path(seq));
+        match spans {
+            Some(spans)
+                if spans
+                    .iter()
+                    .map(|s| s.span_id)
+                    .eq(entry.span_ids.iter().copied()) =>
+            {
+                Ok(Queued {
+                    seq,
+                    session_id,
+                    spans,
+                })
+            }
+            _ => {
+                let spans = self.forget(seq);
+                let path = self.path(seq);
+                let _ = std::fs::remove_file(&path);
+                Err(SpoolError::Damaged { path, spans })
+            }
+        }
+    }
+
+    /// Takes `acknowledged` (spans of the batch at `seq`) out of the spool: the file goes when
+    /// nothing of it is left, else it is rewritten without them. The index is updated even when
+    /// the file cannot be changed (the error is returned): this daemon never sends them again.
+    pub(crate) fn remove(&mut self, seq: u64, acknowledged: &[SpanId]) -> Result<(), SpoolError> {
+        let Some(entry) = self.entries.get(&seq) else {
+            return Ok(());
+        };
+        let left: Vec<SpanId> = entry
+            .span_ids
+            .iter()
+            .filter(|id| !acknowledged.contains(id))
+            .copied()
+            .collect();
+        let path = self.path(seq);
+        if left.is_empty() {
+            self.forget(seq);
+            return std::fs::remove_file(&path).map_err(|source| SpoolError::Io { path, source });
+        }
+        let session_id = entry.session_id.clone();
+        self.forget(seq);
+        let spans: Vec<SpanRecord> = read_spans(&path)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| left.contains(&s.span_id))
+            .collect();
+        let header = Header {
+            session_id,
+            span_ids: spans.iter().map(|s| s.span_id).collect(),
+        };
+        let body = encode(&header, spans.iter()).map_err(|source| self.io(source))?;
+        let written = write_durably(&self.dir, &path, &body);
+        written.map_err(|source| SpoolError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        self.index(seq, header, body.len() as u64);
+        Ok(())
+    }
+
+    /// Spans of `session_id` still queued.
+    pub(crate) fn queued_for(&self, session_id: &str) -> usize {
+        self.sessions.get(session_id).copied().unwrap_or(0)
+    }
+
+    /// Every session with spans queued.
+    pub(crate) fn sessions(&self) -> impl Iterator<Item = &str> {
+        self.sessions.keys().map(String::as_str)
+    }
+
+    /// Spans queued.
+    pub(crate) fn queued_spans(&self) -> usize {
+        self.queued.len()
+    }
+
+    /// Bytes the queued batches take on disk.
+    pub(crate) fn queued_bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    fn index(&mut self, seq: u64, header: Header, bytes: u64) {
+        for id in &header.span_ids {
+            self.queued.insert(*id, seq);
+        }
+        *self.sessions.entry(header.session_id.clone()).or_default() += header.span_ids.len();
+        self.bytes += bytes;
+        self.next_seq = self.next_seq.max(seq + 1);
+        self.entries.insert(
+            seq,
+            Entry {
+                session_id: header.session_id,
+                span_ids: header.span_ids,
+                bytes,
+            },
+        );
+    }
+
+    /// Drops the entry at `seq` from the index; returns how many spans it had.
+    fn forget(&mut self, seq: u64) -> usize {
+        let Some(entry) = self.entries.remove(&seq) else {
+            return 0;
+        };
+        for id in &entry.span_ids {
+            if self.queued.get(id) == Some(&seq) {
+                self.queued.remove(id);
+            }
+        }
+        if let Some(count) = self.sessions.get_mut(&entry.session_id) {
+            *count = count.saturating_sub(entry.span_ids.len());
+            if *count == 0 {
+                self.sessions.remove(&entry.session_id);
+            }
+        }
+        self.bytes = self.bytes.saturating_sub(entry.bytes);
+        entry.span_ids.len()
+    }
+
+    fn path(&self, seq: u64) -> PathBuf {
+        self.dir.join(format!("{seq:020}.{EXTENSION}"))
+    }
+
+    fn io(&self, source: io::Error) -> SpoolError {
+        SpoolError::Io {
+            path: self.dir.clone(),
+            source,
+        }
+    }
+}
+
+/// A batch file's bytes: the header line, then one span per line.
+fn encode<'a>(header: &Header, spans: impl Iterator<Item = &'a SpanRecord>) -> io::Result<Vec<u8>> {
+    let mut body = serde_json::to_vec(header)?;
+    body.push(b'\n');
+    for span in spans {
+        serde_json::to_writer(&mut body, span)?;
+        body.push(b'\n');
+    }
+    Ok(body)
+}
+
+/// Writes `path` as temporary file + fsync + rename + directory fsync.
+fn write_durably(dir: &Path, path: &Path, body: &[u8]) -> io::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let temp = dir.join(format!(".{}.tmp", name.unwrap_or_default()));
+    let written = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&temp)?;
+        file.write_all(body)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}
+
+/// The header of the batch file at `path` and the file's size.
+fn read_header(path: &Path) -> Result<(Header, u64), SpoolError> {
+    let damaged = || SpoolError::Damaged {
+        path: path.to_owned(),
+        spans: 0,
+    };
+    let file = File::open(path).map_err(|_| damaged())?;
+    let bytes = file.metadata().map_err(|_| damaged())?.len();
+    let mut line = Vec::new();
+    BufReader::new(file)
+        .read_until(b'\n', &mut line)
+        .map_err(|_| damaged())?;
+    let header: Header = serde_json::from_slice(&line).map_err(|_| damaged())?;
+    Ok((header, bytes))
+}
+
+/// The spans of the batch file at `path`; `None` when it cannot be read or a line is damaged.
+fn read_spans(path: &Path) -> Option<Vec<SpanRecord>> {
+    let bytes = std::fs::read(path).ok()?;
+    let mut lines = bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+    lines.next()?;
+    lines
+        .map(|line| serde_json::from_slice(line).ok())
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::export::{OtlpConfig, Protocol, ResourceConfig};
+    use crate::span::{SpanKind, SpanStatus, TraceId};
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// A small span with id `[n; 8]`.
+    pub(crate) fn span(n: u8) -> SpanRecord {
+        SpanRecord {
+            trace_id: TraceId([1; 16]),
+            span_id: SpanId([n; 8]),
+            parent_span_id: None,
+            name: format!("span {n}"),
+            kind: SpanKind::Internal,
+            start: UNIX_EPOCH + Duration::from_secs(u64::from(n)),
+            end: UNIX_EPOCH + Duration::from_secs(u64::from(n) + 1),
+            attributes: vec![("n".to_owned(), crate::span::AttrValue::Int(i64::from(n)))],
+            events: Vec::new(),
+            status: SpanStatus::Unset,
+        }
+    }
+
+    fn ids(spans: &[SpanRecord]) -> Vec<SpanId> {
+        spans.iter().map(|s| s.span_id).collect()
+    }
+
+    fn files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn pushed_batches_survive_reopening_in_order_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spool/d");
+        let (mut spool, _) = Spool::open(&path, 1 << 20).unwrap();
+        assert_eq!(spool.push("a", &[span(1), span(2)]).unwrap(), 2);
+        assert_eq!(spool.push("b", &[span(3)]).unwrap(), 1);
+        let (mut reopened, problems) = Spool::open(&path, 1 << 20).unwrap();
+        assert!(problems.is_empty());
+        assert_eq!((reopened.queued_for("a"), reopened.queued_for("b")), (2, 1));
+        let order = reopened.oldest(100, u64::MAX);
+        let first = reopened.read(order[0]).unwrap();
+        assert_eq!(
+            (first.session_id.as_str(), first.spans),
+            ("a", vec![span(1), span(2)])
+        );
+        assert_eq!(reopened.read(order[1]).unwrap().spans, vec![span(3)]);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o700);
+        assert_eq!(mode(&reopened.path(order[0])), 0o600);
+        assert_eq!(reopened.queued_bytes(), spool.queued_bytes());
+    }
+
+    #[test]
+    fn a_span_already_queued_is_not_queued_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spool, _) = Spool::open(dir.path(), 1 << 20).unwrap();
+        spool.push("a", &[span(1), span(2)]).unwrap();
+        assert_eq!(spool.push("a", &[span(2), span(3), span(3)]).unwrap(), 1);
+        assert_eq!(spool.push("a", &[span(1)]).unwrap(), 0);
+        assert_eq!((spool.queued_spans(), files(dir.path()).len()), (3, 2));
+    }
+
+    #[test]
+    fn acknowledged_spans_leave_and_the_rest_stays_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spool, _) = Spool::open(dir.path(), 1 << 20).unwrap();
+        spool.push("a", &[span(1), span(2), span(3)]).unwrap();
+        let seq = spool.oldest(10, u64::MAX)[0];
+        spool.remove(seq, &[span(2).span_id]).unwrap();
+        assert_eq!(
+            ids(&spool.read(seq).unwrap().spans),
+            ids(&[span(1), span(3)])
+        );
+        let (reopened, _) = Spool::open(dir.path(), 1 << 20).unwrap();
+        assert_eq!(reopened.queued_for("a"), 2);
+        spool.remove(seq, &ids(&[span(1), span(3)])).unwrap();
+        assert_eq!((spool.queued_for("a"), spool.queued_bytes()), (0, 0));
+        assert!(files(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_full_spool_refuses_a_batch_whole_but_an_empty_one_takes_any() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spool, _) = Spool::open(dir.path(), 10).unwrap();
+        assert_eq!(spool.push("a", &[span(1), span(2)]).unwrap(), 2);
+        let refused = spool.push("a", &[span(3)]);
+        assert!(matches!(refused, Err(SpoolError::Full { limit: 10, .. })));
+        assert_eq!((spool.queued_spans(), files(dir.path()).len()), (2, 1));
+    }
+
+    #[test]
+    fn oldest_batches_fill_a_request_but_always_include_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spool, _) = Spool::open(dir.path(), 1 << 20).unwrap();
+        for n in 1..=4 {
+            spool.push("a", &[span(2 * n), span(2 * n + 1)]).unwrap();
+        }
+        assert_eq!(spool.oldest(5, u64::MAX).len(), 2);
+        assert_eq!(spool.oldest(1, u64::MAX).len(), 1);
+        assert_eq!(spool.oldest(100, 1).len(), 1);
+    }
+
+    #[test]
+    fn damaged_and_temporary_files_are_removed_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spool, _) = Spool::open(dir.path(), 1 << 20).unwrap();
+        spool.push("a", &[span(1)]).unwrap();
+        spool.push("b", &[span(2), span(3)]).unwrap();
+        let seqs = spool.oldest(10, u64::MAX);
+        let torn = std::fs::read(spool.path(seqs[1])).unwrap();
+        std::fs::write(spool.path(seqs[1]), &torn[..torn.len() - 5]).unwrap();
+        std::fs::write(dir.path().join(".00000000000000000009.batch.tmp"), b"x").unwrap();
+        std::fs::write(spool.path(7), b"{\"session").unwrap();
+        let (mut reopened, problems) = Spool::open(dir.path(), 1 << 20).unwrap();
+        assert_eq!(problems.len(), 1, "the torn header");
+        let read = reopened.read(seqs[1]);
+        assert!(matches!(read, Err(SpoolError::Damaged { spans: 2, .. })));
+        assert_eq!(reopened.queued_spans(), 1);
+        assert_eq!(files(dir.path()), [format!("{:020}.batch", seqs[0])]);
+    }
+
+    #[test]
+    fn spool_keys_differ_by_credentials_but_never_contain_them() {
+        let config = |key: &str, timeout: u64| {
+            let mut otlp = OtlpConfig::new("http://collector:4318/v1/traces", Protocol::HttpJson);
+            otlp.headers.insert("authorization", key);
+            otlp.timeout = Duration::from_secs(timeout);
+            DestinationConfig {
+                name: "otlp".to_owned(),
+                kind: DestinationKind::Otlp(otlp),
+                resource: ResourceConfig::default(),
+            }
+        };
+        let (a, b) = (
+            spool_key(&config("secret-a", 1)),
+            spool_key(&config("secret-b", 1)),
+        );
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            spool_key(&config("secret-a", 9)),
+            "timeouts do not matter"
+        );
+        assert!(!a.contains("secret") && a.starts_with("otlp-"));
+        assert_eq!((name_of_key(&a), name_of_key("plain")), ("otlp", "plain"));
+    }
+}
