@@ -17,6 +17,7 @@ pub mod reach;
 use crate::config::{self, env};
 use crate::export::otlp::without_credentials;
 use crate::export::{DestinationConfig, DestinationKind, Protocol, Proxy};
+use crate::logging::Chain;
 use crate::paths::StateDir;
 use clap::Args;
 use hooks::{Hooks, Registration, Trust};
@@ -173,7 +174,7 @@ pub async fn check(inputs: &Inputs) -> Report {
         Ok(configs) => configs,
         Err(error) => {
             let fix = "fix the setting named above; errors never show secret values";
-            let text = format!("invalid: {}", chain(&error));
+            let text = format!("invalid: {}", Chain(&error));
             report.sections.push((
                 "Configuration".to_owned(),
                 vec![Check::new(Outcome::Problem, text, Some(fix))],
@@ -446,18 +447,6 @@ fn trust_checks(what: &str, registration: &Registration) -> Vec<Check> {
 
 fn hooks_total() -> usize {
     crate::install::EVENTS.len()
-}
-
-/// The error and its sources, joined.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::export::otlp::without_credentials;
 use crate::export::{
     Destination, DestinationConfig, DestinationKind, ExportError, OtlpError, Proxy,
 };
+use crate::logging::Chain;
 use crate::span::{AttrValue, SpanId, SpanKind, SpanRecord, SpanStatus, TraceId};
 use sha2::{Digest as _, Sha256};
 use std::error::Error as StdError;
@@ -172,7 +173,7 @@ pub async fn probe(config: &DestinationConfig, limit: Duration) -> Finding {
     };
     let mut destination = match Destination::build(config) {
         Ok(destination) => destination,
-        Err(error) => return Finding::Broken(chain(&error)),
+        Err(error) => return Finding::Broken(Chain(&error).to_string()),
     };
     let span = test_span();
     let started = Instant::now();
@@ -217,7 +218,7 @@ pub fn test_span() -> SpanRecord {
 /// The finding for a failed export.
 pub fn classify(error: &ExportError, proxy: &Proxy) -> Finding {
     let ExportError::Otlp { source, .. } = error else {
-        return Finding::Failed(chain(error));
+        return Finding::Failed(Chain(error).to_string());
     };
     match source {
         OtlpError::Unreachable(cause) => transport(cause.as_ref(), proxy),
@@ -241,7 +242,7 @@ pub fn classify(error: &ExportError, proxy: &Proxy) -> Finding {
             }
         }
         OtlpError::PartialSuccess { .. } => Finding::Rejected(source.to_string()),
-        _ => Finding::Failed(chain(error)),
+        _ => Finding::Failed(Chain(error).to_string()),
     }
 }
 
@@ -326,18 +327,6 @@ fn store_writable(dir: &Path) -> Finding {
         Ok(()) => Finding::Writable,
         Err(error) => Finding::Broken(format!("cannot write in {}: {error}", dir.display())),
     }
-}
-
-/// The error and its sources, joined.
-fn chain(error: &dyn StdError) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
