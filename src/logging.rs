@@ -14,10 +14,8 @@
 
 use crate::paths::StateDir;
 use std::fmt::{self, Write as _};
-use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 /// Size after which the log file is rotated to `<name>.1`.
@@ -77,12 +75,12 @@ impl Log {
     }
 
     fn append(&self, line: &[u8]) -> io::Result<()> {
-        let mut file = match open(&self.path) {
+        let mut file = match StateDir::open_private_append(&self.path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if let Some(dir) = self.path.parent() {
                     StateDir::ensure_private_dir(dir)?;
                 }
-                open(&self.path)?
+                StateDir::open_private_append(&self.path)?
             }
             other => other?,
         };
@@ -90,19 +88,10 @@ impl Log {
             let mut rotated = self.path.clone().into_os_string();
             rotated.push(".1");
             std::fs::rename(&self.path, rotated)?;
-            file = open(&self.path)?;
+            file = StateDir::open_private_append(&self.path)?;
         }
         file.write_all(line)
     }
-}
-
-fn open(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
 }
 
 /// Displays an error followed by its sources, joined with `: ` (as [`Log::error`] writes it).

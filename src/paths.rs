@@ -7,7 +7,7 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Environment variable naming the state directory.
@@ -56,6 +56,17 @@ impl StateDir {
             .mode(0o700)
             .create(dir)?;
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+    }
+
+    /// Opens `path` for appending, creating it with mode 0600; refuses to follow a symlink, so
+    /// a planted link cannot redirect our writes.
+    pub fn open_private_append(path: &Path) -> io::Result<fs::File> {
+        fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
     }
 
     /// A file-name-safe stem for a session id: ASCII letters, digits, `-` and `_` are kept;

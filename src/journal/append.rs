@@ -18,10 +18,7 @@
 
 use super::{encode_line, ensure_dir, Error};
 use crate::paths::StateDir;
-use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
 use std::time::SystemTime;
 
 /// Appends one event (a JSON document, as received) to `session_id`'s journal.
@@ -33,10 +30,10 @@ pub fn append(
 ) -> Result<(), Error> {
     let path = state.journal_file(session_id);
     let line = encode_line(received_at, event);
-    let mut file = match open(&path) {
+    let mut file = match StateDir::open_private_append(&path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             ensure_dir(&state.journal_dir())?;
-            open(&path)
+            StateDir::open_private_append(&path)
         }
         other => other,
     }
@@ -48,22 +45,13 @@ pub fn append(
         .map_err(|source| Error::Write { path, source })
 }
 
-fn open(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::journal::decode_line;
     use std::os::unix::fs::PermissionsExt;
 
-    fn mode(path: &Path) -> u32 {
+    fn mode(path: &std::path::Path) -> u32 {
         std::fs::metadata(path).unwrap().permissions().mode() & 0o777
     }
 
