@@ -17,11 +17,15 @@
 //! - Acknowledgements of a session's spans go to the channel it attached last
 //!   ([`DestinationHandle::attach`], or the channel of its last batch), after the spans left
 //!   the spool, so a session that hears of them sees [`DestinationHandle::queued_for`] drop.
+//! - GenAI metrics: a configuration whose metrics are on ([`MetricsSink::build`] gives a sink)
+//!   shares the [`MetricsSink`] built for the first such configuration of its spool key (so
+//!   the first one's metrics endpoint and temporality win). Spans are recorded once the spool
+//!   accepted them, with the same checkpoint-filtered batch (see [`super::metrics`] for why).
 
 use super::courier::{Courier, Group, MAX_GROUP_SPANS};
 use super::retry::DeliverySettings;
 use super::spool::{name_of_key, spool_key, Spool, SpoolError};
-use crate::export::{Destination, DestinationConfig};
+use crate::export::{Destination, DestinationConfig, DestinationKind, MetricsSink};
 use crate::logging::{Chain, Log};
 use crate::paths::StateDir;
 use crate::span::{SpanId, SpanRecord};
@@ -233,19 +237,31 @@ impl Shared {
 #[derive(Debug, Clone)]
 pub(crate) struct DestinationHandle {
     shared: Arc<Shared>,
+    /// The metrics of the configuration the handle was made for, when they are on.
+    metrics: Option<Arc<MetricsSink>>,
 }
 
 impl DestinationHandle {
     /// Hands a batch to the destination's spool, durably; false when the spool refused it
     /// (full or unwritable: the spans stay in the journal). Acknowledgements of the session's
-    /// spans go to the batch's channel from now on.
+    /// spans go to the batch's channel from now on. Accepted spans are recorded in the
+    /// destination's metrics, when they are on.
     pub(crate) async fn send(&self, batch: Batch) -> bool {
         self.attach(&batch.session_id, batch.ack);
         let shared = self.shared.clone();
         let (session_id, spans) = (batch.session_id, batch.spans);
-        tokio::task::spawn_blocking(move || shared.push(&session_id, &spans))
-            .await
-            .unwrap_or(false)
+        let accepted =
+            tokio::task::spawn_blocking(move || shared.push(&session_id, &spans).then_some(spans))
+                .await
+                .ok()
+                .flatten();
+        let Some(spans) = accepted else {
+            return false;
+        };
+        if let Some(metrics) = &self.metrics {
+            metrics.record(&spans);
+        }
+        true
     }
 
     /// Sends acknowledgements of `session_id`'s spooled spans (those spooled by an earlier
@@ -283,6 +299,8 @@ pub(crate) struct Destinations {
     state: StateDir,
     settings: DeliverySettings,
     spools: Mutex<BTreeMap<String, Arc<Shared>>>,
+    /// Metrics sinks by spool key, built when a configuration with metrics is first used.
+    metrics: Mutex<BTreeMap<String, Arc<MetricsSink>>>,
     tracker: TaskTracker,
     cancel: CancellationToken,
     log: Log,
@@ -312,14 +330,16 @@ impl Destinations {
             state: state.clone(),
             settings,
             spools: Mutex::new(spools),
+            metrics: Mutex::new(BTreeMap::new()),
             tracker,
             cancel,
             log,
         }
     }
 
-    /// The destinations of `configs`, starting the tasks not running yet. A destination that
-    /// cannot be built (or whose spool cannot be opened) is logged and left out.
+    /// The destinations of `configs`, starting the tasks not running yet and building the
+    /// metrics sinks not built yet. A destination that cannot be built (or whose spool cannot
+    /// be opened) is logged and left out; metrics that cannot be built are logged and left off.
     pub(crate) fn for_configs(&self, configs: &[DestinationConfig]) -> Vec<DestinationHandle> {
         let Ok(mut spools) = self.spools.lock() else {
             return Vec::new();
@@ -347,9 +367,43 @@ impl Destinations {
             }
             chosen.push(DestinationHandle {
                 shared: shared.clone(),
+                metrics: self.metrics_for(&key, config),
             });
         }
         chosen
+    }
+
+    /// The metrics sink of `config` (spool key `key`) when its metrics are on: the one built
+    /// for the key before, else a new one.
+    fn metrics_for(&self, key: &str, config: &DestinationConfig) -> Option<Arc<MetricsSink>> {
+        let metrics_on =
+            matches!(&config.kind, DestinationKind::Otlp(otlp) if otlp.metrics.is_some());
+        if !metrics_on {
+            return None;
+        }
+        let mut sinks = self.metrics.lock().ok()?;
+        if let Some(sink) = sinks.get(key) {
+            return Some(sink.clone());
+        }
+        match MetricsSink::build(config) {
+            Ok(sink) => {
+                let sink = Arc::new(sink?);
+                sinks.insert(key.to_owned(), sink.clone());
+                Some(sink)
+            }
+            Err(error) => {
+                self.log.error(&error);
+                None
+            }
+        }
+    }
+
+    /// Every metrics sink built so far, with its spool key.
+    pub(crate) fn metrics_sinks(&self) -> Vec<(String, Arc<MetricsSink>)> {
+        self.metrics
+            .lock()
+            .map(|sinks| sinks.iter().map(|(k, s)| (k.clone(), s.clone())).collect())
+            .unwrap_or_default()
     }
 
     /// Every destination's status, by spool key.

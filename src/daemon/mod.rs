@@ -13,17 +13,23 @@
 //! At start-up, and then every quarter of the retention (between a second and an hour), the
 //! journals and checkpoints of sessions delivered longer ago than [`RETENTION_ENV`] are removed
 //! ([`crate::journal::retention`]).
+//!
+//! Destinations with GenAI metrics on count the spans their spools accept; the metrics are
+//! flushed every [`DEFAULT_METRICS_INTERVAL`] ([`METRICS_INTERVAL_ENV`]) and once more at
+//! shutdown, after the session actors drained, within the shutdown deadline ([`metrics`]).
 
 mod actor;
 mod courier;
 mod delivery;
 mod follower;
 mod listener;
+mod metrics;
 mod retry;
 mod sessions;
 mod spool;
 
 pub use crate::journal::retention::{DEFAULT_RETENTION, RETENTION_ENV};
+pub use metrics::{DEFAULT_METRICS_INTERVAL, METRICS_INTERVAL_ENV};
 pub use retry::{
     DEFAULT_MAX_BACKOFF, DEFAULT_SPOOL_MAX_BYTES, FIRST_BACKOFF, RETRY_MAX_BACKOFF_ENV,
     SPOOL_MAX_BYTES_ENV,
@@ -181,6 +187,7 @@ pub async fn run(
     let tracker = TaskTracker::new();
     let delivery_cancel = CancellationToken::new();
     let (settings, retention) = durability_settings(&log);
+    let metrics_interval = metrics::interval(&log);
     let destinations = Destinations::new(
         &state,
         settings,
@@ -203,6 +210,7 @@ pub async fn run(
     ctx.destinations
         .for_configs(&ctx.route_settings(&Route::default()).1);
     tracker.spawn(sweep_journals(ctx.clone(), retention));
+    tracker.spawn(metrics::flush_periodically(ctx.clone(), metrics_interval));
     let started = Instant::now();
     tracker.spawn(listener::serve(
         listener,
@@ -221,7 +229,10 @@ pub async fn run(
     let _ = drained.await;
     delivery_cancel.cancel();
     tracker.close();
-    let _ = tokio::time::timeout(SHUTDOWN_DEADLINE, tracker.wait()).await;
+    // The actors' last spans are recorded: the last metrics go out while delivery stops.
+    let last_metrics = metrics::flush_at_shutdown(&ctx.destinations, &ctx.log, SHUTDOWN_DEADLINE);
+    let stopped = tokio::time::timeout(SHUTDOWN_DEADLINE, tracker.wait());
+    let _ = tokio::join!(last_metrics, stopped);
 }
 
 /// The delivery settings and the journal retention of the daemon's environment; unusable

@@ -9,7 +9,7 @@ mod failures; // export failure classes: scripted HTTP statuses and gRPC codes, 
 mod hook_cli; // the real `codex-otel hook` binary: journal, poke, daemon start, exit 0 always
 mod live; // the real Codex CLI traced live: hook → journal → daemon → spans, checked exactly
 mod load; // 50 concurrent sessions × 202 events through hook and daemon: exact traces, bounded RSS
-mod metrics; // GenAI metrics from recorded sessions at the fake receiver: names, units, buckets, temporality
+mod metrics; // GenAI metrics at the fake receiver from replays and the real daemon (periodic flush, flush at stop)
 mod otelcol_configs; // the shipped OpenTelemetry Collector configs, validated structurally
 mod parsers; // Codex hook and rollout parsers never panic on arbitrary or damaged input
 mod plugin; // the shipped Codex plugin and `codex-otel install`, run with the real Codex CLI

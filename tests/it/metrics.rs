@@ -1,8 +1,11 @@
 //! GenAI metrics at the fake receiver: a recorded session's token usage, model-call durations
 //! and tool calls arrive as OTLP histograms and sums with the conventions' names, units and
 //! bucket boundaries, over HTTP and gRPC, delta and cumulative; replays are not counted twice;
-//! a failed delta window is sent with the next; Braintrust never gets metrics.
+//! a failed delta window is sent with the next; Braintrust never gets metrics. The real daemon
+//! sends them periodically and at `codex-otel stop`.
 
+use crate::support::bin::Home;
+use crate::support::daemon::{distinct, wait_for, Daemon, Feed};
 use crate::support::fake_otlp::{FakeOtlp, HttpReply};
 use crate::support::fixtures;
 use codex_otel::config::destinations_from_env_and_file;
@@ -17,7 +20,7 @@ use codex_otel::span::{genai, SpanRecord};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::metrics::v1::{
-    metric, number_data_point, AggregationTemporality, HistogramDataPoint, Metric,
+    metric, number_data_point, AggregationTemporality, HistogramDataPoint, Metric, NumberDataPoint,
 };
 
 fn session() -> Vec<SpanRecord> {
@@ -279,4 +282,118 @@ async fn codex_otel_replay_sends_the_sessions_metrics_with_its_spans() {
         "{names:?}"
     );
     assert!(names.iter().any(|n| n == "codex.tool.calls"), "{names:?}");
+}
+
+/// How long the daemon tests wait for anything (a healthy run needs about a second).
+const DAEMON_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The real daemon with metrics on: an OTLP receiver taking spans and metrics, a Braintrust
+/// receiver, the `shell` session fed through the hook, and `codex-otel flush` run.
+struct DaemonRig {
+    home: Home,
+    otlp: FakeOtlp,
+    braintrust: FakeOtlp,
+    /// Runs until the test ends (or `codex-otel stop`).
+    _daemon: Daemon,
+    /// Serves the receivers; dropped last.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl DaemonRig {
+    /// Feeds and flushes the `shell` session, metrics flushed every `interval_ms`.
+    fn flushed(interval_ms: u64) -> DaemonRig {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let otlp = runtime.block_on(FakeOtlp::http());
+        let braintrust = runtime.block_on(FakeOtlp::http());
+        let home = Home::new();
+        let env = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.url("")),
+            ("CODEX_OTEL_METRICS", "true".to_owned()),
+            ("TRACE_TO_BRAINTRUST", "true".to_owned()),
+            ("BRAINTRUST_API_KEY", "sk-metrics-test".to_owned()),
+            ("BRAINTRUST_API_URL", braintrust.url("")),
+            ("OTEL_METRIC_EXPORT_INTERVAL", interval_ms.to_string()),
+            ("CODEX_OTEL_DAEMON_QUIET_SECS", "600".to_owned()),
+        ];
+        let daemon = Daemon::start(&home, &env);
+        let feed = Feed::fixture("shell", &home.outer().join("shell"));
+        feed.feed(&home, &env, 0..feed.steps.len());
+        feed.poke(&home);
+        let rig = DaemonRig {
+            home,
+            otlp,
+            braintrust,
+            _daemon: daemon,
+            _runtime: runtime,
+        };
+        rig.cli(&["flush", "--timeout", "60"]);
+        let spans = fixtures::replay_with("shell", &SessionConfig::default()).len();
+        assert_eq!(distinct(&rig.otlp.spans()).0.len(), spans);
+        assert_eq!(distinct(&rig.braintrust.spans()).0.len(), spans);
+        rig
+    }
+
+    /// Runs `codex-otel <args>` on the rig's state directory; it must succeed.
+    fn cli(&self, args: &[&str]) {
+        let output = self.home.command(args).output().expect("run codex-otel");
+        assert!(output.status.success(), "codex-otel {args:?}: {output:?}");
+    }
+}
+
+/// The value of the monotonic sum `name`, over its points.
+fn sum_of(request: &ExportMetricsServiceRequest, name: &str) -> i64 {
+    let Some(metric::Data::Sum(sum)) = &metric(request, name).data else {
+        panic!("{name} is not a sum");
+    };
+    assert!(sum.is_monotonic, "{name}");
+    let value = |point: &NumberDataPoint| match point.value {
+        Some(number_data_point::Value::AsInt(n)) => n,
+        other => panic!("{name} holds {other:?}"),
+    };
+    sum.data_points.iter().map(value).sum()
+}
+
+/// `request` carries the `shell` session's exact usage (from the mock's ground truth) and its
+/// one tool call.
+fn assert_shell_session(request: &ExportMetricsServiceRequest) {
+    let calls = fixtures::model_calls("shell");
+    let count = calls.len() as u64;
+    let input: i64 = calls.iter().map(|c| c.input_tokens).sum();
+    let output: i64 = calls.iter().map(|c| c.output_tokens).sum();
+    assert_eq!(tokens(request, "input"), (count, input as f64));
+    assert_eq!(tokens(request, "output"), (count, output as f64));
+    assert_eq!(sum_of(request, "codex.tool.calls"), 1);
+}
+
+#[test]
+fn the_daemon_sends_a_sessions_metrics_to_otlp_and_never_to_braintrust() {
+    let rig = DaemonRig::flushed(200);
+    // Flushes run one after the other: the second request after `flush` returned was taken
+    // after it returned, when every span was recorded (they are recorded when spooled).
+    let after_flush = rig.otlp.metrics().len();
+    let last = wait_for("two metrics flushes", DAEMON_TIMEOUT, || {
+        let requests = rig.otlp.metrics();
+        (requests.len() >= after_flush + 2).then(|| requests.last().cloned())
+    });
+    assert_shell_session(&last.expect("a request"));
+    assert!(rig.braintrust.metrics().is_empty());
+}
+
+#[test]
+fn codex_otel_stop_sends_the_metrics_no_periodic_flush_sent_yet() {
+    let rig = DaemonRig::flushed(3_600_000);
+    assert!(
+        rig.otlp.metrics().is_empty(),
+        "no periodic flush within an hour"
+    );
+    rig.cli(&["stop"]);
+    // The socket goes once the daemon finished shutting down, last metrics flush included.
+    let socket = rig.home.state().socket();
+    wait_for("the daemon to stop", DAEMON_TIMEOUT, || {
+        (!socket.exists()).then_some(())
+    });
+    let requests = rig.otlp.metrics();
+    assert_eq!(requests.len(), 1, "one flush, at shutdown");
+    assert_shell_session(&requests[0]);
+    assert!(rig.braintrust.metrics().is_empty());
 }
