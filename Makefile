@@ -5,6 +5,10 @@
 #   make lint     rustfmt check + clippy with warnings denied, on every target
 #   make install  cargo install --path . (puts `codex-otel` in ~/.cargo/bin)
 #   make demo     replay a recorded real Codex session into .work/demo and draw its trace
+#   make bench    release build + pinned Codex CLI, then benches/bench.py: hook cost inside real
+#                 Codex, the hook process alone, daemon throughput and memory (a table on
+#                 stdout, JSON in target/bench/summary.json; reports targets, never fails on
+#                 them). Extra flags: make bench BENCH_ARGS="--only hook --hook-runs 2000"
 #
 # `make test` first runs .ci/install-receivers.sh (rotel, Arize Phoenix and the OTLP sink's
 # packages, in venvs under .work/; a no-op when they are current) and .ci/install-codex.sh (the
@@ -21,7 +25,7 @@ CARGO ?= cargo
 DEMO_HOME := .work/demo
 DEMO_SCENARIO := tests/fixtures/codex-0.169/subagent
 
-.PHONY: build test lint install demo receivers
+.PHONY: build test lint install demo receivers bench
 
 build:
 	$(CARGO) build --all-targets
@@ -52,3 +56,8 @@ demo:
 	CODEX_OTEL_HOME=$(DEMO_HOME) ./target/release/codex-otel replay \
 		$(DEMO_SCENARIO)/hooks.ndjson --transcripts $(DEMO_SCENARIO)/rollouts
 	CODEX_OTEL_HOME=$(DEMO_HOME) ./target/release/codex-otel show --last
+
+bench:
+	$(CARGO) build --release
+	codex_bin="$$(bash .ci/install-codex.sh </dev/null)"; \
+	python3 benches/bench.py --binary target/release/codex-otel --codex "$$codex_bin" $(BENCH_ARGS)

@@ -6,6 +6,13 @@ use codex_otel::cli::{Cli, Command};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // The hook is on Codex's critical path: skip building clap's command tree for it.
+    let mut args = std::env::args_os().skip(1);
+    if let (Some(command), None) = (args.next(), args.next()) {
+        if command == "hook" {
+            return codex_otel::hook::run(&codex_otel::cli::HookArgs {});
+        }
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Hook(args) => codex_otel::hook::run(&args),

@@ -10,7 +10,9 @@
 //!   no output when its turn closes ends with an error.
 //! - A sub-agent closes when its thread has turns, all closed, and its spawning call is known.
 //! - A resumed run, and the session root (run 0), close at their SessionEnd once every turn the
-//!   hooks assigned to them, and every sub-agent, is closed. Without hooks, only at `finish`.
+//!   hooks assigned to them, and every sub-agent, is closed. A first run with no hooks (the
+//!   journal starts at a resume) is over once a later run's turn appears; with no hooks at all,
+//!   the root closes only at `finish`.
 
 use super::build::{sum_usage, AgentSummary, Builder};
 use super::ids::SpanKey;
@@ -355,8 +357,13 @@ fn close_root(
         return;
     };
     let agents_done = state.agents.values().all(|a| a.emitted.is_some());
-    let ready = finishing
-        || (run0.hooked && run0.ended.is_some() && run_turns_closed(state, 0) && agents_done);
+    // Without hooks for the first run (codex-otel was installed before a resume), its end is
+    // known once a later run's first turn appears in the rollout: every earlier turn precedes it.
+    let run0_over = match run0.hooked {
+        true => run0.ended.is_some(),
+        false => state.turn_order.iter().any(|id| run_of(state, id) > 0),
+    };
+    let ready = finishing || (run0_over && run_turns_closed(state, 0) && agents_done);
     if state.root_emitted || !ready {
         return;
     }

@@ -422,3 +422,33 @@ fn sampling_drops_whole_sessions_and_the_override_keeps_them() {
         replay_with("shell", &SessionConfig::default())
     );
 }
+
+/// Regression (found by the daemon benchmark): a journal that starts at `exec resume` (the hook
+/// was installed between the runs) must give the whole tree without waiting for `finish`, since
+/// the live daemon only calls `finish` on sessions abandoned for an hour.
+#[test]
+fn a_journal_that_starts_at_a_resume_closes_its_root_without_finish() {
+    let dir = scenario_dir("resume");
+    let hooks = hooks("resume");
+    let session = hooks[0].event.common.session_id.clone();
+    let mut machine = SessionMachine::new(&session, SessionConfig::default());
+    let mut spans = Vec::new();
+    for hook in &hooks {
+        spans.extend(machine.push_hook(&hook.event, hook.received_at));
+    }
+    let recorded = machine.transcripts()[0].clone();
+    let text = std::fs::read(resolve_transcript(&recorded, Some(&dir.join("rollouts")))).unwrap();
+    for raw in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        spans.extend(machine.push_rollout(&recorded, &RolloutLine::parse(raw).unwrap()));
+    }
+    assert!(
+        machine.is_complete(),
+        "the session is complete before finish"
+    );
+    assert!(
+        machine.finish().is_empty(),
+        "finish has nothing left to close"
+    );
+    let with_finish = replay_with("resume", &SessionConfig::default());
+    assert_eq!(span_tree(&spans), span_tree(&with_finish));
+}
