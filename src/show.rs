@@ -115,6 +115,12 @@ fn describe(span: &SpanRecord, top: bool) -> String {
     if top || matches!(operation, Some("chat" | "invoke_agent")) {
         parts.extend(tokens(span));
     }
+    if let Some(prompt) = span.str_attr(key::CODEX_TURN_PROMPT) {
+        parts.push(format!("\"{}\"", short(prompt)));
+    }
+    if span.attr(key::CODEX_TURN_INTERRUPTED).is_some() {
+        parts.push("INTERRUPTED".to_owned());
+    }
     if let SpanStatus::Error(message) = &span.status {
         parts.push(format!("ERROR: {}", short(message)));
     }
@@ -216,16 +222,23 @@ mod tests {
             with(span(1, None, "invoke_agent codex", 0, 65_000), &root_attrs),
             with(
                 span(2, Some(1), "turn 1", 900, 2_000),
-                &[(key::REQUEST_MODEL, AttrValue::Str("gpt-5".into()))],
+                &[
+                    (key::REQUEST_MODEL, AttrValue::Str("gpt-5".into())),
+                    (
+                        key::CODEX_TURN_PROMPT,
+                        AttrValue::Str("fix the build\nplease".into()),
+                    ),
+                    (key::CODEX_TURN_INTERRUPTED, AttrValue::Bool(true)),
+                ],
             ),
         ]
     }
 
     #[test]
-    fn a_session_is_drawn_as_an_ordered_tree_with_tokens_and_errors() {
+    fn a_session_is_drawn_as_an_ordered_tree_with_tokens_prompts_and_errors() {
         let expected = "\
 invoke_agent codex  1m05s  model=gpt-5  tokens in=300 cached=100 out=40 reasoning=10
-└── turn 1  1.1s  model=gpt-5
+└── turn 1  1.1s  model=gpt-5  \"fix the build…\"  INTERRUPTED
     ├── chat gpt-5  400ms  tokens in=300 cached=100 out=40 reasoning=10
     └── execute_tool exec_command  250ms  ERROR: exit status 1…
 ";
