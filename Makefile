@@ -3,7 +3,7 @@
 #   make build    debug build of every target
 #   make test     install what the tests run, then run every test target (see below)
 #   make lint     rustfmt check + clippy with warnings denied, on every target
-#   make install  cargo install --path . (puts `codex-otel` in ~/.cargo/bin)
+#   make install  cargo install --path . (puts `codex-otel` and `codex-otel-hook` in ~/.cargo/bin)
 #   make demo     replay a recorded real Codex session into .work/demo and draw its trace
 #   make bench    release build + pinned Codex CLI, then benches/bench.py: hook cost inside real
 #                 Codex, the hook process alone, daemon throughput and memory (a table on

@@ -6,14 +6,18 @@ Usage (``make bench`` builds the release binary, installs the pinned Codex CLI, 
     python3 benches/bench.py [--binary target/release/codex-otel] [--codex PATH]
                              [--only codex,hook,daemon] [--out target/bench/summary.json]
 
+Our hook is the slim ``codex-otel-hook`` binary cargo builds beside ``--binary`` (what
+``codex-otel install`` and the plugin run); ``--binary`` is the daemon and the CLI.
+
 Benchmarks (each module's docstring is its contract):
 
 1. ``codex_hooks``: the real Codex CLI against the scripted mock, with Codex's own OTel trace
    export on; our hook and ``cat >/dev/null`` registered for the same events in the same runs;
    durations of Codex's ``codex.hooks.command`` spans per handler. Target: ours <= 1.2x cat
    at the median.
-2. ``hook_process``: ``codex-otel hook`` alone, spawn to exit, against ``cat`` and two
-   start-up-only variants, with the real daemon listening.
+2. ``hook_process``: our hook alone, spawn to exit, against ``cat``, a start-up-only variant,
+   ``codex-otel hook`` (the same code in the full binary) and ``codex-otel --version``, with
+   the real daemon listening.
 3. ``daemon_load``: 100 live sessions of real recorded Codex sessions fed through the real
    hook and daemon into the local store, paced and unpaced: events/s, rollout MB/s, time to
    ``flush``, daemon CPU and resident memory.
@@ -41,7 +45,7 @@ from typing import Any
 import codex_hooks
 import daemon_load
 import hook_process
-from benchlib import RELEASE_BIN, REPO
+from benchlib import RELEASE_BIN, REPO, hook_binary
 
 BENCHMARKS = ("codex", "hook", "daemon")
 DEFAULT_CODEX = REPO / ".work" / "codex" / "node_modules" / ".bin" / "codex"
@@ -95,11 +99,14 @@ def metadata(args: argparse.Namespace) -> dict[str, Any]:
         ),
         "",
     )
+    hook = hook_binary(args.binary)
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "commit": command_output(["git", "-C", str(REPO), "rev-parse", "HEAD"]),
         "binary": str(args.binary),
         "binary_bytes": args.binary.stat().st_size,
+        "hook_binary": str(hook),
+        "hook_binary_bytes": hook.stat().st_size,
         "codex": command_output([str(args.codex), "--version"]) if "codex" in args.only else "",
         "cpus": os.cpu_count(),
         "cpu_model": cpu,
@@ -138,8 +145,9 @@ def table(summary: dict[str, Any]) -> str:
     lines = [
         f"codex-otel benchmarks  {meta['date']}  commit {meta['commit'][:12]}",
         (
-            f"binary {meta['binary']} ({meta['binary_bytes'] / 1e6:.2f} MB)  {meta['codex']}  "
-            f"{meta['cpus']} CPUs ({meta['cpu_model']})"
+            f"binary {meta['binary']} ({meta['binary_bytes'] / 1e6:.2f} MB), hook "
+            f"{Path(meta['hook_binary']).name} ({meta['hook_binary_bytes'] / 1e6:.2f} MB)  "
+            f"{meta['codex']}  {meta['cpus']} CPUs ({meta['cpu_model']})"
         ),
         (
             f"load average (1/5/15 min) at start {meta['load_average_at_start']}, "
@@ -167,7 +175,7 @@ def codex_table(result: dict[str, Any]) -> list[str]:
         ),
         f"   {'handler':<22}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'mean ms':>9}",
     ]
-    for name, label in (("ours", "codex-otel hook"), ("cat", "cat >/dev/null")):
+    for name, label in (("ours", "codex-otel-hook"), ("cat", "cat >/dev/null")):
         s = spans[name]
         lines.append(
             f"   {label:<22}{s['p50']:>9.3f}{s['p90']:>9.3f}{s['p99']:>9.3f}{s['mean']:>9.3f}"
@@ -193,8 +201,9 @@ def codex_table(result: dict[str, Any]) -> list[str]:
 def hook_table(result: dict[str, Any]) -> list[str]:
     labels = {
         "cat": "cat",
-        "hook": "codex-otel hook",
+        "hook": "codex-otel-hook",
         "hook_disabled": "hook, DISABLED=1",
+        "cli_hook": "codex-otel hook",
         "version": "codex-otel --version",
     }
     n = result["wall_ms"]["cat"]["n"]

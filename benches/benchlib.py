@@ -4,6 +4,9 @@ Contract:
 
 - ``Stats.of(samples)``: count, mean, median, p90, p99, min, max of a list of numbers
   (percentiles by linear interpolation between closest ranks).
+- ``hook_binary(binary)``: the slim hook binary ``codex-otel-hook`` that cargo builds beside
+  ``binary`` (the full ``codex-otel``): what ``codex-otel install`` and the plugin run as our
+  hook. ``RuntimeError`` when it is missing.
 - ``clean_env(**extra)``: the current environment without anything that would route spans
   elsewhere or change codex-otel's behaviour (``OTEL_*``, ``BRAINTRUST_*``,
   ``TRACE_TO_BRAINTRUST``, ``CODEX_OTEL_*``, API keys), plus ``extra``.
@@ -32,6 +35,7 @@ from typing import TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
 RELEASE_BIN = REPO / "target" / "release" / "codex-otel"
+HOOK_NAME = "codex-otel-hook"
 POLL_SECONDS = 0.02
 SCRUBBED_PREFIXES = ("OTEL_", "BRAINTRUST_", "CODEX_OTEL_")
 SCRUBBED_NAMES = ("TRACE_TO_BRAINTRUST", "OPENAI_API_KEY", "CODEX_API_KEY")
@@ -85,6 +89,14 @@ def percentile(sorted_samples: list[float], pct: float) -> float:
     low = int(rank)
     high = min(low + 1, len(sorted_samples) - 1)
     return sorted_samples[low] + (sorted_samples[high] - sorted_samples[low]) * (rank - low)
+
+
+def hook_binary(binary: Path) -> Path:
+    """The slim hook binary beside ``binary``; RuntimeError when there is none."""
+    hook = binary.with_name(HOOK_NAME)
+    if not hook.is_file():
+        raise RuntimeError(f"no {HOOK_NAME} beside {binary}; run cargo build --release")
+    return hook
 
 
 def clean_env(**extra: str) -> dict[str, str]:

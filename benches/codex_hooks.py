@@ -5,8 +5,10 @@ Contract: ``run(binary, codex, root, runs)`` builds an isolated Codex sandbox un
 (``tests/codex/mock_responses.py``), an in-process OTLP/HTTP-JSON receiver that keeps the
 ``codex.hooks.command`` spans Codex exports (``[otel] trace_exporter``), and the real
 codex-otel daemon on a private state directory. Every one of the 12 hook events gets one
-matcher group with two command handlers, ``'<binary>' hook`` and ``cat >/dev/null``, so both
-run concurrently for the same event in the same ``codex exec``, as Codex runs them.
+matcher group with two command handlers, our hook and ``cat >/dev/null``, so both run
+concurrently for the same event in the same ``codex exec``, as Codex runs them. Our hook is
+the slim ``'<dir>/codex-otel-hook'`` beside ``binary`` (``benchlib.hook_binary``), the command
+``codex-otel install`` registers when it is installed; the daemon is ``binary``.
 
 Each run is ``codex exec`` of the mock's SHELL script (six events: SessionStart,
 UserPromptSubmit, PreToolUse, PostToolUse, Stop, SessionEnd). The handlers' order in the group
@@ -34,7 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, Daemon, Stats, clean_env, poll
+from benchlib import REPO, Daemon, Stats, clean_env, hook_binary, poll
 
 HOOK_EVENTS = (
     ("SessionStart", False),
@@ -275,7 +277,7 @@ def calibrate(sandbox: Sandbox) -> None:
 
 def run(binary: Path, codex: Path, root: Path, runs: int) -> dict[str, Any]:
     """Runs the calibration, a warm-up and ``runs`` measured ``codex exec`` (module docs)."""
-    ours = f"{shlex.quote(str(binary))} hook"
+    ours = shlex.quote(str(hook_binary(binary)))
     samples: dict[str, list[float]] = {"ours": [], "cat": []}
     per_event: dict[str, dict[str, list[float]]] = {}
     paired: list[float] = []

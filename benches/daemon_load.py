@@ -3,7 +3,8 @@
 Contract: ``run(binary, root, sessions, rate, workers)`` makes ``sessions`` copies of the
 recorded fixtures (round-robin over every scenario in ``tests/fixtures/codex-0.169``, fresh
 UUIDs, rollouts under ``root/sessions/``), starts the real daemon on ``root/state`` (local
-store destination only) and feeds every session through the real ``codex-otel hook``:
+store destination only) and feeds every session through our real hook (the slim
+``codex-otel-hook`` beside ``binary``, ``benchlib.hook_binary``):
 
 - Event ``k`` of a session with ``H`` events is fed in round ``max_H - H + k``, so every
   session ends (SessionEnd) in the last round and all of them are live just before it.
@@ -30,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchlib import Daemon, Memory, Stats, clean_env, timed_spawn
+from benchlib import Daemon, Memory, Stats, clean_env, hook_binary, timed_spawn
 from sessions import SessionCopy, check_store, scenarios
 
 SAMPLE_SECONDS = 0.05
@@ -40,7 +41,7 @@ class Feeder:
     """Paces hook starts to a global rate and runs them (thread-safe)."""
 
     def __init__(self, binary: Path, state: Path, rate: float) -> None:
-        self.argv = [str(binary), "hook"]
+        self.argv = [str(hook_binary(binary))]
         self.env = clean_env(CODEX_OTEL_HOME=str(state))
         self.rate = rate
         self.lock = threading.Lock()
@@ -69,7 +70,7 @@ class Feeder:
             time.sleep(delay)
         done = timed_spawn(self.argv, copy.payloads[k], self.env)
         if done.status != 0:
-            raise RuntimeError(f"codex-otel hook exited with {done.status}")
+            raise RuntimeError(f"codex-otel-hook exited with {done.status}")
         with self.lock:
             self.latencies.append(done.wall)
 

@@ -1,4 +1,4 @@
-"""hook_process.py: benchmark 2, the ``codex-otel hook`` process alone, stdin to exit.
+"""hook_process.py: benchmark 2, the hook process alone, stdin to exit.
 
 Contract: ``run(binary, root, runs)`` starts the real daemon on a private state directory under
 ``root``, then times ``runs`` executions of each variant below, interleaved round-robin (the
@@ -6,12 +6,16 @@ order rotates every round) after a short discarded warm-up, with ``benchlib.time
 (posix_spawn, payload on a pipe, reaped with wait4: no shell in between):
 
 - ``cat``: ``cat`` with stdout on the null device, the floor any hook pays;
-- ``hook``: ``codex-otel hook`` doing its real work (journal append + poke of the listening
-  daemon) on real payloads: the ``shell`` fixture's six events, cycled, with fresh ids per
-  cycle and its rollout copied, so the daemon also does its normal work meanwhile;
-- ``hook_disabled``: ``codex-otel hook`` with ``CODEX_OTEL_DISABLED=1`` (start-up, argument
-  parsing and draining stdin, no work): the part of ``hook`` that is process start-up;
-- ``version``: ``codex-otel --version`` (start-up and argument parsing only).
+- ``hook``: our hook, the slim ``codex-otel-hook`` binary (``benchlib.hook_binary``, what
+  ``codex-otel install`` and the plugin run), doing its real work (journal append + poke of
+  the listening daemon) on real payloads: the ``shell`` fixture's six events, cycled, with
+  fresh ids per cycle and its rollout copied, so the daemon also does its normal work
+  meanwhile;
+- ``hook_disabled``: ``codex-otel-hook`` with ``CODEX_OTEL_DISABLED=1`` (start-up and
+  draining stdin, no work): the part of ``hook`` that is process start-up;
+- ``cli_hook``: ``codex-otel hook``, the same code in the full binary, on the same payload
+  stream: what the separate binary saves;
+- ``version``: ``codex-otel --version`` (the full binary's start-up and argument parsing).
 
 After the runs it feeds the rest of the last cycle, flushes the daemon and checks that every
 cycle's trace has the fixture's shape in the local store, so a hook that silently did nothing
@@ -25,12 +29,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from benchlib import Daemon, Stats, clean_env, timed_spawn
+from benchlib import Daemon, Stats, clean_env, hook_binary, timed_spawn
 from sessions import SessionCopy, check_store
 
 WARMUP_ROUNDS = 20
 FIXTURE = "shell"
-VARIANTS = ("cat", "hook", "hook_disabled", "version")
+VARIANTS = ("cat", "hook", "hook_disabled", "cli_hook", "version")
+WORKING = ("hook", "cli_hook")
 
 
 class Payloads:
@@ -66,10 +71,12 @@ def run(binary: Path, root: Path, runs: int) -> dict[str, Any]:
     if cat is None:
         raise RuntimeError("no cat on PATH")
     env = clean_env(CODEX_OTEL_HOME=str(state))
+    slim = str(hook_binary(binary))
     commands = {
         "cat": ([cat], env),
-        "hook": ([str(binary), "hook"], env),
-        "hook_disabled": ([str(binary), "hook"], {**env, "CODEX_OTEL_DISABLED": "1"}),
+        "hook": ([slim], env),
+        "hook_disabled": ([slim], {**env, "CODEX_OTEL_DISABLED": "1"}),
+        "cli_hook": ([str(binary), "hook"], env),
         "version": ([str(binary), "--version"], env),
     }
     payloads = Payloads(root)
@@ -81,7 +88,7 @@ def run(binary: Path, root: Path, runs: int) -> dict[str, Any]:
             shift = round_index % len(VARIANTS)
             for variant in VARIANTS[shift:] + VARIANTS[:shift]:
                 argv, variant_env = commands[variant]
-                payload = payloads.next() if variant == "hook" else b"{}"
+                payload = payloads.next() if variant in WORKING else b"{}"
                 done = timed_spawn(argv, payload, variant_env)
                 if done.status != 0:
                     raise RuntimeError(f"{variant} exited with {done.status}")

@@ -62,7 +62,8 @@ pub struct InstallArgs {
     /// Codex's home directory.
     #[arg(long, env = "CODEX_HOME")]
     pub codex_home: Option<PathBuf>,
-    /// The codex-otel binary the hooks run (default: this executable).
+    /// The codex-otel binary (default: this executable); the `codex-otel-hook` beside it is
+    /// what the hooks run when it exists, else `<bin> hook`.
     #[arg(long)]
     pub bin: Option<PathBuf>,
 }

@@ -6,13 +6,15 @@
 //! - `$CODEX_HOME` is `--codex-home`, else the `CODEX_HOME` variable, else `~/.codex`. The
 //!   file is `{"hooks": {<Event>: [<matcher group>, …]}, …}`, the shape Codex reads; a missing
 //!   or whitespace-only file counts as empty.
-//! - `install` appends to each event of [`EVENTS`] one matcher group with one handler running
-//!   [`hook_command`] (`'<absolute binary>' hook`). A handler is codex-otel's when it is a
-//!   `command` handler whose command is that one, or has the same shape for another binary
-//!   named `codex-otel` (an earlier install with another `--bin`). Existing codex-otel handlers
-//!   are replaced, so installing twice adds nothing and a new binary path updates in place.
-//! - `uninstall` removes codex-otel's handlers, then the matcher groups and event entries
-//!   that removal left empty; groups and events that were already empty stay.
+//! - The binary is `--bin`, else this executable, made absolute. `install` appends to each
+//!   event of [`EVENTS`] one matcher group with one handler running [`hook_command`]: the slim
+//!   `'<dir>/codex-otel-hook'` when it is installed beside the binary (the same hook, started
+//!   faster), else `'<binary>' hook`. A handler is codex-otel's when it runs that command, or
+//!   either shape for another absolute path (the `command` submodule says which). Existing
+//!   codex-otel handlers are replaced, so installing twice adds nothing, and a new binary path
+//!   or the other shape updates in place.
+//! - `uninstall` removes codex-otel's handlers (either shape), then the matcher groups and
+//!   event entries that removal left empty; groups and events that were already empty stay.
 //! - Everything else in the file is kept: other handlers, groups, events and top-level keys.
 //!   A rewritten file has its object keys in sorted order and 2-space indentation.
 //! - A file that is not JSON, or not shaped like a hooks file where codex-otel must edit it,
@@ -21,7 +23,12 @@
 //!   directory, flushed to disk, then renamed over the file (over a symlink's target, not the
 //!   link); the file's permission bits are kept.
 
+mod command;
+
+pub use command::{hook_binary, hook_command};
+
 use crate::cli::InstallArgs;
+use command::is_ours;
 use serde_json::{json, Map, Value};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write as _};
@@ -221,31 +228,6 @@ pub fn uninstall(args: &InstallArgs) -> anyhow::Result<()> {
     save(&path, &file)?;
     println!("codex-otel: removed {removed} codex-otel handlers from {shown}");
     Ok(())
-}
-
-/// The shell command a handler runs: `'<bin>' hook`, the path single-quoted for `$SHELL -c`.
-pub fn hook_command(bin: &Path) -> Result<String, Error> {
-    let text = bin.to_str().ok_or_else(|| Error::NonUtf8Path {
-        path: bin.to_owned(),
-    })?;
-    Ok(format!("'{}' hook", text.replace('\'', r"'\''")))
-}
-
-/// True for a handler that `install` wrote: `command`, or the same shape (`'/…/codex-otel'
-/// hook`) for another codex-otel binary.
-fn is_ours(handler: &Value, command: &str) -> bool {
-    if handler.get("type").and_then(Value::as_str) != Some("command") {
-        return false;
-    }
-    let Some(run) = handler.get("command").and_then(Value::as_str) else {
-        return false;
-    };
-    run == command
-        || run
-            .strip_suffix(" hook")
-            .and_then(|word| word.strip_prefix("'/"))
-            .and_then(|word| word.strip_suffix('\''))
-            .is_some_and(|bin| Path::new(bin).file_name() == Some("codex-otel".as_ref()))
 }
 
 /// `<codex home>/hooks.json` (see the module docs).
@@ -467,18 +449,6 @@ mod tests {
     }
 
     #[test]
-    fn a_path_is_single_quoted_so_the_shell_runs_it_verbatim() {
-        let command = hook_command(Path::new("/home/a b/it's/codex-otel")).unwrap();
-        assert_eq!(command, r"'/home/a b/it'\''s/codex-otel' hook");
-        let out = std::process::Command::new("/bin/sh")
-            .args(["-c", &command.replace(" hook", "")])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("/home/a b/it's/codex-otel"), "{stderr}");
-    }
-
-    #[test]
     fn install_adds_one_group_per_event_and_keeps_the_user_hooks() {
         let mut hooks = file(user_file());
         hooks.add(OURS);
@@ -517,18 +487,15 @@ mod tests {
     }
 
     #[test]
-    fn user_handlers_that_merely_mention_codex_otel_are_not_ours() {
-        for command in [
-            "codex-otel hook",
-            "'/bin/codex-otel' hook --verbose",
-            "'/bin/other' hook",
-            "'relative/codex-otel' hook",
-        ] {
-            let handler = json!({"type": "command", "command": command});
-            assert!(!is_ours(&handler, OURS), "{command}");
-        }
-        let mcp = json!({"type": "mcp_tool", "command": OURS});
-        assert!(!is_ours(&mcp, OURS));
+    fn installing_the_slim_binary_replaces_the_subcommand_form_and_back() {
+        const SLIM: &str = "'/opt/codex-otel-hook'";
+        let mut hooks = file(user_file());
+        hooks.add(OURS);
+        assert_eq!(hooks.remove_ours(SLIM), 12);
+        hooks.add(SLIM);
+        assert_eq!(hooks.0["hooks"]["Stop"][1]["hooks"][0]["command"], SLIM);
+        assert_eq!(hooks.remove_ours(OURS), 12);
+        assert_eq!(hooks, file(user_file()));
     }
 
     #[test]

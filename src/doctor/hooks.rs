@@ -9,6 +9,7 @@
 //! the plugin. A key with a `trusted_hash` counts as trusted: whether that hash still matches
 //! the hook (after an edit or a plugin reinstall Codex asks again) only Codex can tell.
 
+use crate::install::hook_binary;
 use crate::install::{EVENTS, HOOKS_FILE};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt as _;
@@ -240,13 +241,6 @@ fn commands(file: &Value) -> impl Iterator<Item = String> + '_ {
         .filter_map(|handler| handler.get("command")?.as_str().map(str::to_owned))
 }
 
-/// The binary of a `'<path>' hook` command, as `codex-otel install` writes it.
-fn hook_binary(command: &str) -> Option<PathBuf> {
-    let quoted = command.strip_suffix(" hook")?;
-    let path = quoted.strip_prefix('\'')?.strip_suffix('\'')?;
-    Some(PathBuf::from(path.replace(r"'\''", "'")))
-}
-
 /// The installed plugin's newest version directory, if any.
 fn plugin_root(codex_home: &Path) -> Option<PathBuf> {
     let mut versions: Vec<PathBuf> = std::fs::read_dir(codex_home.join(PLUGIN_CACHE))
@@ -391,6 +385,10 @@ mod tests {
         assert_eq!(
             hook_binary(r"'/a/it'\''s/codex-otel' hook"),
             Some(PathBuf::from("/a/it's/codex-otel"))
+        );
+        assert_eq!(
+            hook_binary("'/opt/bin/codex-otel-hook'"),
+            Some(PathBuf::from("/opt/bin/codex-otel-hook"))
         );
         assert_eq!(
             hook_binary("sh \"${PLUGIN_ROOT}/bin/codex-otel-hook\""),

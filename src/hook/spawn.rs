@@ -2,9 +2,14 @@
 //!
 //! Contract: [`spawn_if_absent`] takes `daemon.lock` without blocking ([`super::lock`]); if a
 //! daemon (or a starting one) holds it, nothing happens. Otherwise it starts
-//! `<program> daemon` and returns without waiting for it: `program` is this executable, or
-//! [`DAEMON_BIN_ENV`] when set (a test and CI switch: point it at `/bin/true` to make spawns
-//! harmless, or at a script that records them). The child:
+//! `<program> daemon` and returns without waiting for it; [`daemon_program`] picks `program`:
+//! - [`DAEMON_BIN_ENV`] when set (a test and CI switch: point it at `/bin/true` to make spawns
+//!   harmless, or at a script that records them);
+//! - else, from the slim hook binary [`HOOK_BIN_NAME`] (which has no `daemon` command), the
+//!   [`CLI_BIN_NAME`] in the same directory: the two are built and installed together;
+//! - else this executable (`codex-otel hook`, `codex-otel flush`).
+//!
+//! The child:
 //! - gets its own session (`setsid`), so it outlives the hook and Codex's process group;
 //! - gets `/dev/null` as stdin, stdout and stderr, and the state directory as its cwd, so it
 //!   holds nothing Codex waits on (Codex reads the hook's stdout until EOF);
@@ -16,6 +21,7 @@
 use super::lock::{DaemonLock, LOCK_FD, LOCK_FD_ENV};
 use super::Error;
 use crate::paths::StateDir;
+use std::ffi::OsString;
 use std::io;
 use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
@@ -25,6 +31,11 @@ use std::process::{Command, Stdio};
 /// Environment variable naming the program to start as the daemon instead of this
 /// executable (tests and CI). Unset by default.
 pub const DAEMON_BIN_ENV: &str = "CODEX_OTEL_DAEMON_BIN";
+/// File name of the slim hook binary (`src/bin/codex-otel-hook.rs`): only the hook, so that
+/// it starts fast; it runs the same code as `codex-otel hook`.
+pub const HOOK_BIN_NAME: &str = "codex-otel-hook";
+/// File name of the full binary, the one with the `daemon` command.
+pub const CLI_BIN_NAME: &str = "codex-otel";
 
 /// What [`spawn_if_absent`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,10 +56,8 @@ pub(crate) fn spawn_if_absent(state: &StateDir) -> Result<Spawned, Error> {
             return Err(Error::Lock { path, source });
         }
     };
-    let program = match std::env::var_os(DAEMON_BIN_ENV).filter(|p| !p.is_empty()) {
-        Some(program) => PathBuf::from(program),
-        None => std::env::current_exe().map_err(Error::Exe)?,
-    };
+    let configured = std::env::var_os(DAEMON_BIN_ENV);
+    let program = daemon_program(configured, std::env::current_exe).map_err(Error::Exe)?;
     let mut command = Command::new(&program);
     command
         .arg("daemon")
@@ -69,6 +78,23 @@ pub(crate) fn spawn_if_absent(state: &StateDir) -> Result<Spawned, Error> {
         .spawn()
         .map_err(|source| Error::Spawn { program, source })?;
     Ok(Spawned::Started(child.id()))
+}
+
+/// The program to start as `<program> daemon` (see the module docs): `configured` (the value
+/// of [`DAEMON_BIN_ENV`]) unless unset or empty, else derived from `current_exe`, which is
+/// called only then.
+pub fn daemon_program(
+    configured: Option<OsString>,
+    current_exe: impl FnOnce() -> io::Result<PathBuf>,
+) -> io::Result<PathBuf> {
+    if let Some(program) = configured.filter(|program| !program.is_empty()) {
+        return Ok(PathBuf::from(program));
+    }
+    let current = current_exe()?;
+    Ok(match current.file_name() {
+        Some(name) if name == HOOK_BIN_NAME => current.with_file_name(CLI_BIN_NAME),
+        _ => current,
+    })
 }
 
 /// In the child, before `exec`: new session, the lock on fd 3, everything else close-on-exec.
@@ -113,5 +139,48 @@ unsafe fn mark_cloexec_from(first: RawFd) {
     };
     for fd in first..max {
         libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn exe(path: &'static str) -> impl FnOnce() -> io::Result<PathBuf> {
+        move || Ok(PathBuf::from(path))
+    }
+
+    #[test]
+    fn the_slim_hook_binary_starts_the_codex_otel_beside_it() {
+        let program = daemon_program(None, exe("/opt/bin/codex-otel-hook")).unwrap();
+        assert_eq!(program, Path::new("/opt/bin/codex-otel"));
+    }
+
+    #[test]
+    fn codex_otel_itself_or_another_name_starts_itself() {
+        for path in [
+            "/opt/bin/codex-otel",
+            "/opt/bin/codex-otel-hook-old",
+            "/x/my-otel",
+        ] {
+            assert_eq!(daemon_program(None, exe(path)).unwrap(), Path::new(path));
+        }
+    }
+
+    #[test]
+    fn the_variable_wins_and_the_executable_is_then_not_looked_up() {
+        let configured = Some(OsString::from("/tmp/fake-daemon"));
+        let unreachable = || Err(io::Error::other("must not be called"));
+        let program = daemon_program(configured, unreachable).unwrap();
+        assert_eq!(program, Path::new("/tmp/fake-daemon"));
+    }
+
+    #[test]
+    fn an_empty_variable_counts_as_unset() {
+        let program = daemon_program(Some(OsString::new()), exe("/a/codex-otel-hook")).unwrap();
+        assert_eq!(program, Path::new("/a/codex-otel"));
+        let failing = || Err(io::Error::other("no /proc"));
+        assert!(daemon_program(None, failing).is_err());
     }
 }

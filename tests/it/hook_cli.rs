@@ -1,5 +1,7 @@
 //! The real `codex-otel hook` binary: journals each usable event exactly once, pokes or starts
-//! the daemon, and whatever the input, exits 0 with nothing on stdout.
+//! the daemon, and whatever the input, exits 0 with nothing on stdout. The slim
+//! `codex-otel-hook` binary runs the same code: it journals the same, and starts the daemon
+//! from the `codex-otel` beside it.
 
 use crate::support::bin::{run, Home, BIN};
 use codex_otel::paths::StateDir;
@@ -8,10 +10,12 @@ use std::fs::Permissions;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime};
 
 const SESSION: &str = "01a20d7a-b819-7451-bc39-6764d48b49b7";
+/// The slim hook binary built with this crate.
+const SLIM: &str = env!("CARGO_BIN_EXE_codex-otel-hook");
 
 /// The shell scenario's hook payloads, byte for byte as Codex wrote them.
 fn shell_payloads() -> Vec<Vec<u8>> {
@@ -24,6 +28,12 @@ fn shell_payloads() -> Vec<Vec<u8>> {
 
 fn hook(home: &Home, stdin: &[u8]) -> Output {
     run(home.command(&["hook"]), stdin)
+}
+
+/// The slim binary at `path`, with no arguments and the clean environment of
+/// [`Home::command`].
+fn slim_hook(home: &Home, path: &str) -> Command {
+    home.shell(&format!("exec '{path}'"))
 }
 
 fn assert_silent_success(output: &Output, what: &str) {
@@ -272,35 +282,28 @@ fn a_session_end_flush_fits_in_the_three_seconds_codex_allows() {
     assert!(timeout_ms < 3000);
 }
 
-#[test]
-fn racing_hooks_start_exactly_one_daemon_holding_the_lock() {
-    let home = Home::new();
-    let marker = home.outer().join("spawns");
-    let script = home.outer().join("fake-daemon");
+/// Writes an executable fake daemon at `script` that appends `<pid> <args> <cwd> <fd 3>` to
+/// `marker`, then sleeps (holding the lock it inherited) until killed.
+fn write_fake_daemon(script: &Path, marker: &Path) {
     std::fs::write(
-        &script,
+        script,
         format!(
             "#!/bin/sh\necho \"$$ $* $(pwd) $(readlink /proc/self/fd/3)\" >> {}\nexec sleep 30\n",
             marker.display()
         ),
     )
     .unwrap();
-    std::fs::set_permissions(&script, Permissions::from_mode(0o755)).unwrap();
-    let hooks: Vec<_> = (0..10)
-        .map(|_| {
-            let mut command = home.command(&["hook"]);
-            command.env("CODEX_OTEL_DAEMON_BIN", &script);
-            std::thread::spawn(move || run(command, &shell_payloads()[1]))
-        })
-        .collect();
-    for hook in hooks {
-        assert_silent_success(&hook.join().unwrap(), "racing hook");
-    }
+    std::fs::set_permissions(script, Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Waits for the fake daemons' `marker`, kills them and checks that exactly one started, as
+/// `daemon` in the state directory holding `daemon.lock` as fd 3.
+fn assert_one_daemon_started_with_the_lock(home: &Home, marker: &Path) {
     wait_for("the fake daemon", || marker.exists());
-    let spawns = std::fs::read_to_string(&marker).unwrap();
+    let spawns = std::fs::read_to_string(marker).unwrap();
     for line in spawns.lines() {
         let pid = line.split(' ').next().unwrap_or_default();
-        let _ = std::process::Command::new("kill").arg(pid).status();
+        let _ = Command::new("kill").arg(pid).status();
     }
     let fields: Vec<&str> = spawns.split_whitespace().collect();
     assert_eq!(spawns.lines().count(), 1, "{spawns}");
@@ -311,7 +314,89 @@ fn racing_hooks_start_exactly_one_daemon_holding_the_lock() {
         fields[1..],
         ["daemon", root.to_str().unwrap(), lock.to_str().unwrap()]
     );
+}
+
+/// Ten concurrent hooks made by `hook` (each given the fake daemon to start) find no daemon:
+/// exactly one starts one, and every event is journaled.
+fn racing_hooks_start_exactly_one_daemon(hook: impl Fn(&Home) -> Command) {
+    let home = Home::new();
+    let marker = home.outer().join("spawns");
+    let script = home.outer().join("fake-daemon");
+    write_fake_daemon(&script, &marker);
+    let hooks: Vec<_> = (0..10)
+        .map(|_| {
+            let mut command = hook(&home);
+            command.env("CODEX_OTEL_DAEMON_BIN", &script);
+            std::thread::spawn(move || run(command, &shell_payloads()[1]))
+        })
+        .collect();
+    for hook in hooks {
+        assert_silent_success(&hook.join().unwrap(), "racing hook");
+    }
+    assert_one_daemon_started_with_the_lock(&home, &marker);
     assert_eq!(home.journal(SESSION).len(), 10);
+}
+
+#[test]
+fn racing_hooks_start_exactly_one_daemon_holding_the_lock() {
+    racing_hooks_start_exactly_one_daemon(|home| home.command(&["hook"]));
+}
+
+#[test]
+fn racing_slim_hooks_start_exactly_one_daemon_holding_the_lock() {
+    racing_hooks_start_exactly_one_daemon(|home| slim_hook(home, SLIM));
+}
+
+#[test]
+fn the_slim_binary_journals_real_payloads_exactly_like_codex_otel_hook() {
+    let (full, slim) = (Home::new(), Home::new());
+    let payloads = shell_payloads();
+    for payload in &payloads {
+        assert_silent_success(&hook(&full, payload), "codex-otel hook");
+        let output = run(slim_hook(&slim, SLIM), payload);
+        assert_silent_success(&output, "codex-otel-hook");
+        assert!(output.stderr.is_empty(), "{output:?}");
+    }
+    let events = |home: &Home| -> Vec<String> {
+        home.journal(SESSION).into_iter().map(|e| e.event).collect()
+    };
+    let expected: Vec<String> = payloads
+        .iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    assert_eq!(events(&full), expected);
+    assert_eq!(events(&slim), expected);
+    assert_eq!(
+        slim.files(),
+        full.files(),
+        "the same files, journal and log"
+    );
+    let (log, full_log) = (log_text(&slim.state()), log_text(&full.state()));
+    assert_eq!(log.lines().count(), full_log.lines().count(), "{log}");
+    assert!(
+        log.lines().all(|l| l.contains("started the daemon")),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_slim_binary_starts_the_daemon_from_the_codex_otel_beside_it() {
+    let home = Home::new();
+    let install = home.outer().join("install");
+    std::fs::create_dir(&install).unwrap();
+    // A link or copy: the binary finds its sibling from its own path (/proc/self/exe), which
+    // a symbolic link would resolve back to target/.
+    let slim = install.join("codex-otel-hook");
+    if std::fs::hard_link(SLIM, &slim).is_err() {
+        std::fs::copy(SLIM, &slim).unwrap();
+    }
+    let marker = home.outer().join("spawns");
+    write_fake_daemon(&install.join("codex-otel"), &marker);
+    let mut command = slim_hook(&home, slim.to_str().unwrap());
+    command.env_remove("CODEX_OTEL_DAEMON_BIN");
+    assert_silent_success(&run(command, &shell_payloads()[0]), "slim hook");
+    assert_one_daemon_started_with_the_lock(&home, &marker);
+    assert_eq!(home.journal(SESSION).len(), 1);
 }
 
 #[test]

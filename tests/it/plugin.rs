@@ -1,7 +1,8 @@
 //! The two ways users install codex-otel into Codex, run for real: the plugin shipped in this
 //! repository (marketplace at the root, `plugin/`, the `bin/codex-otel-hook` launcher) and
-//! `codex-otel install`/`uninstall` on `$CODEX_HOME/hooks.json`. The Codex runs skip with a
-//! printed reason when Codex is not installed; the launcher tests need only `/bin/sh`.
+//! `codex-otel install`/`uninstall` on `$CODEX_HOME/hooks.json`. Both run the slim
+//! `codex-otel-hook` built beside `codex-otel`. The Codex runs skip with a printed reason when
+//! Codex is not installed; the launcher tests need only `/bin/sh`.
 
 use crate::support::bin::{run, Home, BIN};
 use crate::support::codex::{read_captures, CodexRun, CodexSandbox};
@@ -12,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
+/// The slim hook binary, built beside [`BIN`].
+const SLIM: &str = env!("CARGO_BIN_EXE_codex-otel-hook");
 /// Generous bound for one `codex exec` (about a second when healthy).
 const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
 /// The hooks a `codex exec` with one shell call fires, in order.
@@ -193,7 +196,7 @@ fn the_launcher_hides_a_misbehaving_binary_from_codex() -> Result<()> {
 }
 
 #[test]
-fn the_launcher_finds_the_binary_in_each_documented_place() -> Result<()> {
+fn the_launcher_runs_the_real_binaries_found_in_each_documented_place() -> Result<()> {
     let session = "launcher-test";
     let payload = json!({"session_id": session, "hook_event_name": "Stop"}).to_string();
     let place = |setup: &dyn Fn(&Home, &Path, &mut Command) -> Result<()>| -> Result<usize> {
@@ -206,17 +209,171 @@ fn the_launcher_finds_the_binary_in_each_documented_place() -> Result<()> {
         assert_silent(&run(command, payload.as_bytes()), "found binary");
         Ok(state.journal(session).len())
     };
-    let by_env = place(&|_, _, command| {
+    let symlink = std::os::unix::fs::symlink::<&str, PathBuf>;
+    let beside_env = place(&|_, _, command| {
         command.env("CODEX_OTEL_BIN", BIN);
         Ok(())
     })?;
-    let on_path =
-        place(&|_, path, _| Ok(std::os::unix::fs::symlink(BIN, path.join("codex-otel"))?))?;
+    let slim_on_path = place(&|_, path, _| Ok(symlink(SLIM, path.join("codex-otel-hook"))?))?;
+    let on_path = place(&|_, path, _| Ok(symlink(BIN, path.join("codex-otel"))?))?;
     let in_cargo = place(&|state, _, _| {
-        let link = state.outer().join("home/.cargo/bin/codex-otel");
-        Ok(std::os::unix::fs::symlink(BIN, link)?)
+        let cargo = state.outer().join("home/.cargo/bin");
+        symlink(BIN, cargo.join("codex-otel"))?;
+        Ok(symlink(SLIM, cargo.join("codex-otel-hook"))?)
     })?;
-    assert_eq!((by_env, on_path, in_cargo), (1, 1, 1));
+    assert_eq!((beside_env, slim_on_path, on_path, in_cargo), (1, 1, 1, 1));
+    Ok(())
+}
+
+/// Where a fake program of [`launched`] lives: on `PATH`, in `$HOME/.cargo/bin`, or in a
+/// directory only the variables name.
+#[derive(Debug, Clone, Copy)]
+enum At {
+    Path,
+    Cargo,
+    Custom,
+}
+
+/// Fake programs for [`launched`]: where, and the file name (`name:` for one without the
+/// execute bit).
+type Fakes<'a> = &'a [(At, &'a str)];
+/// Variables for [`launched`]: the name, and the fake file it names.
+type Vars<'a> = &'a [(&'a str, At, &'a str)];
+
+/// Writes a fake program at `file` (with permission bits `mode`) that appends
+/// `<its path>|<its arguments>` to `record` and drains stdin.
+fn write_fake(file: &Path, record: &Path, mode: u32) -> Result<()> {
+    let script = format!("printf '%s|%s\\n' \"$0\" \"$*\" >> '{}'", record.display());
+    std::fs::write(file, format!("#!/bin/sh\n{script}\ncat >/dev/null\n"))?;
+    std::fs::set_permissions(file, std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+    Ok(())
+}
+
+/// One launcher run with `fakes` and the variables `env`; returns the `<path>|<args>` lines
+/// the fakes that ran recorded, their directories shown as `PATH`, `CARGO`, `CUSTOM`.
+fn launched(fakes: Fakes<'_>, env: Vars<'_>) -> Result<Vec<String>> {
+    let state = Home::new();
+    let outer = state.outer();
+    let path = path_with_cat(outer)?;
+    let (home, custom, record) = (
+        outer.join("home"),
+        outer.join("custom"),
+        outer.join("record"),
+    );
+    let cargo = home.join(".cargo/bin");
+    std::fs::create_dir_all(&cargo)?;
+    std::fs::create_dir(&custom)?;
+    let dir = |at: At| match at {
+        At::Path => &path,
+        At::Cargo => &cargo,
+        At::Custom => &custom,
+    };
+    for &(at, name) in fakes {
+        let (name, mode) = name.strip_suffix(':').map_or((name, 0o755), |n| (n, 0o644));
+        write_fake(&dir(at).join(name), &record, mode)?;
+    }
+    let mut command = launcher_command(&state, &path, &home);
+    for &(name, at, file) in env {
+        command.env(name, dir(at).join(file));
+    }
+    assert_silent(&run(command, &vec![b'x'; 1 << 20]), "fake binaries");
+    let text = std::fs::read_to_string(&record).unwrap_or_default();
+    let shown = [(&path, "PATH"), (&cargo, "CARGO"), (&custom, "CUSTOM")];
+    let show = |line: &str| {
+        shown.iter().fold(line.to_owned(), |line, (dir, name)| {
+            line.replace(&dir.display().to_string(), name)
+        })
+    };
+    Ok(text.lines().map(show).collect())
+}
+
+#[test]
+fn the_launcher_prefers_the_slim_binary_within_the_first_place_that_has_one() -> Result<()> {
+    use At::{Cargo, Custom, Path as OnPath};
+    const HOOK: &str = "codex-otel-hook";
+    const CLI: &str = "codex-otel";
+    let hook_bin = ("CODEX_OTEL_HOOK_BIN", Custom, "my-hook");
+    let cli_bin = ("CODEX_OTEL_BIN", Custom, CLI);
+    let cases: [(&str, Fakes<'_>, Vars<'_>, &str); 9] = [
+        (
+            "$CODEX_OTEL_HOOK_BIN first",
+            &[
+                (Custom, "my-hook"),
+                (Custom, CLI),
+                (Custom, HOOK),
+                (OnPath, HOOK),
+            ],
+            &[hook_bin, cli_bin],
+            "CUSTOM/my-hook|",
+        ),
+        (
+            "the slim binary beside $CODEX_OTEL_BIN",
+            &[(Custom, CLI), (Custom, HOOK), (OnPath, HOOK)],
+            &[cli_bin],
+            "CUSTOM/codex-otel-hook|",
+        ),
+        (
+            "$CODEX_OTEL_BIN without one beats a slim binary elsewhere",
+            &[(Custom, CLI), (OnPath, HOOK), (Cargo, HOOK)],
+            &[cli_bin],
+            "CUSTOM/codex-otel|hook",
+        ),
+        (
+            "an unusable $CODEX_OTEL_HOOK_BIN is skipped",
+            &[(Custom, "my-hook:"), (OnPath, HOOK)],
+            &[hook_bin],
+            "PATH/codex-otel-hook|",
+        ),
+        (
+            "the slim binary on PATH",
+            &[(OnPath, CLI), (OnPath, HOOK), (Cargo, HOOK)],
+            &[],
+            "PATH/codex-otel-hook|",
+        ),
+        (
+            "codex-otel on PATH beats ~/.cargo/bin",
+            &[(OnPath, CLI), (OnPath, "codex-otel-hook:"), (Cargo, HOOK)],
+            &[],
+            "PATH/codex-otel|hook",
+        ),
+        (
+            "the slim binary in ~/.cargo/bin",
+            &[(Cargo, CLI), (Cargo, HOOK)],
+            &[],
+            "CARGO/codex-otel-hook|",
+        ),
+        (
+            "codex-otel in ~/.cargo/bin",
+            &[(Cargo, CLI)],
+            &[],
+            "CARGO/codex-otel|hook",
+        ),
+        ("nothing", &[], &[], ""),
+    ];
+    for (what, fakes, env, expected) in cases {
+        let ran = launched(fakes, env)?;
+        let expected: Vec<&str> = [expected].into_iter().filter(|e| !e.is_empty()).collect();
+        assert_eq!(ran, expected, "{what}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_copy_of_the_launcher_named_like_the_slim_binary_cannot_loop() -> Result<()> {
+    let state = Home::new();
+    let path = path_with_cat(state.outer())?;
+    std::os::unix::fs::symlink(launcher(), path.join("codex-otel-hook"))?;
+    let record = state.outer().join("record");
+    let fake = path.join("codex-otel");
+    write_fake(&fake, &record, 0o755)?;
+    let output = run(launcher_command(&state, &path, state.outer()), b"{}");
+    assert_silent(&output, "the launcher on PATH");
+    let ran = std::fs::read_to_string(&record)?;
+    assert_eq!(
+        ran,
+        format!("{}|hook\n", fake.display()),
+        "once, as codex-otel hook"
+    );
     Ok(())
 }
 
@@ -261,7 +418,11 @@ fn install_into_hooks_json_records_a_session_and_uninstall_restores_the_user_fil
     );
     let file: Value = serde_json::from_slice(&installed)?;
     let command = &file["hooks"]["Stop"][1]["hooks"][0]["command"];
-    assert_eq!(command, &json!(format!("'{BIN}' hook")));
+    assert_eq!(
+        command,
+        &json!(format!("'{SLIM}'")),
+        "the slim binary beside {BIN}"
+    );
 
     let (run, started) = run_shell_scenario(&sandbox, &state)?;
     assert_journaled_shell_run(&state, &run, started)?;
