@@ -69,6 +69,40 @@ impl StateDir {
             .open(path)
     }
 
+    /// Replaces `path` atomically and durably: the bytes go to a unique temporary file in the
+    /// same directory (mode 0600, never through a symlink), which is fsynced, renamed over
+    /// `path`, and the directory fsynced. A reader sees the old or the new file, never a mix;
+    /// concurrent writers never share a temporary file (the last rename wins).
+    pub fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
+        use std::io::Write;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let temp = dir.join(format!(
+            ".{}.{}-{}.tmp",
+            name.unwrap_or_default(),
+            std::process::id(),
+            TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = (|| {
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&temp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            fs::rename(&temp, path)?;
+            fs::File::open(dir)?.sync_all()
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        written
+    }
+
     /// A file-name-safe stem for a session id: ASCII letters, digits, `-` and `_` are kept;
     /// anything else (or an empty or over-long id) is replaced by a hash-suffixed form.
     pub fn session_file_stem(session_id: &str) -> String {

@@ -27,10 +27,9 @@ use crate::span::{SpanId, SpanRecord};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The extension of batch files.
@@ -226,7 +225,7 @@ impl Spool {
         }
         let seq = self.next_seq;
         let path = self.path(seq);
-        write_durably(&self.dir, &path, &body).map_err(|source| SpoolError::Io {
+        StateDir::write_durably(&path, &body).map_err(|source| SpoolError::Io {
             path: path.clone(),
             source,
         })?;
@@ -313,7 +312,7 @@ impl Spool {
             span_ids: spans.iter().map(|s| s.span_id).collect(),
         };
         let body = encode(&header, spans.iter()).map_err(|source| self.io(source))?;
-        let written = write_durably(&self.dir, &path, &body);
+        let written = StateDir::write_durably(&path, &body);
         written.map_err(|source| SpoolError::Io {
             path: path.clone(),
             source,
@@ -400,29 +399,6 @@ fn encode<'a>(header: &Header, spans: impl Iterator<Item = &'a SpanRecord>) -> i
         body.push(b'\n');
     }
     Ok(body)
-}
-
-/// Writes `path` as temporary file + fsync + rename + directory fsync.
-fn write_durably(dir: &Path, path: &Path, body: &[u8]) -> io::Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let temp = dir.join(format!(".{}.tmp", name.unwrap_or_default()));
-    let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&temp)?;
-        file.write_all(body)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
 }
 
 /// The header of the batch file at `path` and the file's size.

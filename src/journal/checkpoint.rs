@@ -13,11 +13,8 @@ use super::{ensure_dir, Error};
 use crate::paths::StateDir;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io;
+use std::path::PathBuf;
 
 /// Progress of one session: every offset is a resumable position (just after a line).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,34 +56,10 @@ impl Checkpoint {
         let dir = state.checkpoint_dir();
         ensure_dir(&dir)?;
         let path = Self::path(state, session_id);
-        static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
-        let temp = dir.join(format!(
-            ".{}.{}-{}.tmp",
-            StateDir::session_file_stem(session_id),
-            std::process::id(),
-            TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        let written = self.write_temp(&temp).and_then(|()| {
-            std::fs::rename(&temp, &path)?;
-            File::open(&dir)?.sync_all()
-        });
-        written.map_err(|source| {
-            let _ = std::fs::remove_file(&temp);
-            Error::CheckpointWrite { path, source }
-        })
-    }
-
-    fn write_temp(&self, temp: &Path) -> io::Result<()> {
-        let bytes = serde_json::to_vec(self)?;
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(temp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()
+        serde_json::to_vec(self)
+            .map_err(io::Error::from)
+            .and_then(|bytes| StateDir::write_durably(&path, &bytes))
+            .map_err(|source| Error::CheckpointWrite { path, source })
     }
 }
 

@@ -18,6 +18,10 @@
 //! std only: the daemon calls it from blocking tasks; the journal reader and the rollout tail
 //! ([`crate::codex::tail`]) are built on it.
 
+mod cutter;
+
+use cutter::Cutter;
+
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -344,73 +348,6 @@ impl LineTail {
         self.scan = if self.skipping { pos } else { self.offset };
         batch.offset = self.offset;
         Ok(batch)
-    }
-}
-
-/// Cuts a byte stream into lines for one call of [`LineTail::read_from`].
-struct Cutter<'a> {
-    tail: &'a mut LineTail,
-    batch: Batch,
-    /// The current partial line (empty while skipping).
-    line: Vec<u8>,
-    /// Bytes of lines returned so far.
-    bytes: usize,
-}
-
-impl Cutter<'_> {
-    fn full(&self) -> bool {
-        let limits = &self.tail.limits;
-        self.batch.items.len() >= limits.max_lines.max(1) || self.bytes >= limits.max_bytes
-    }
-
-    /// Consumes one chunk that starts at absolute position `pos`. Returns false when a limit
-    /// stopped it after a line (the rest of the chunk is left for the next call).
-    fn feed(&mut self, chunk: &[u8], pos: u64) -> bool {
-        let mut start = 0;
-        while let Some(i) = chunk[start..].iter().position(|&b| b == b'\n') {
-            let newline = start + i;
-            self.end_line(&chunk[start..newline], pos + newline as u64 + 1);
-            start = newline + 1;
-            if self.full() {
-                return false;
-            }
-        }
-        self.extend(&chunk[start..]);
-        true
-    }
-
-    /// Adds bytes of a line whose end has not been seen; switches to skipping when too long.
-    fn extend(&mut self, part: &[u8]) {
-        if self.tail.skipping {
-            return;
-        }
-        if self.line.len() + part.len() > self.tail.limits.max_line_bytes {
-            self.tail.skipping = true;
-            self.line = Vec::new();
-        } else {
-            self.line.extend_from_slice(part);
-        }
-    }
-
-    /// Ends the current line with its last bytes `part`; `after` is the offset after it.
-    fn end_line(&mut self, part: &[u8], after: u64) {
-        self.extend(part);
-        if self.tail.skipping {
-            self.tail.skipping = false;
-            self.batch.overlong += 1;
-        } else {
-            let line = std::mem::take(&mut self.line);
-            self.bytes += line.len() + 1;
-            self.batch.items.push((after, line));
-        }
-        self.tail.offset = after;
-    }
-
-    /// At the end of a complete stream (position `pos`), its last unterminated line counts.
-    fn end_last_line(&mut self, pos: u64) {
-        if self.tail.skipping || !self.line.is_empty() {
-            self.end_line(&[], pos);
-        }
     }
 }
 
