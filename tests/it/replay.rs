@@ -452,3 +452,48 @@ fn a_journal_that_starts_at_a_resume_closes_its_root_without_finish() {
     let with_finish = replay_with("resume", &SessionConfig::default());
     assert_eq!(span_tree(&spans), span_tree(&with_finish));
 }
+
+/// Message parts of every chat span's `gen_ai.input.messages` in one thread, in call order.
+fn input_parts_of_thread(spans: &[SpanRecord], thread: &str) -> Vec<usize> {
+    let mut chats: Vec<&SpanRecord> = spans
+        .iter()
+        .filter(|s| s.str_attr(key::OPERATION_NAME) == Some("chat"))
+        .filter(|s| s.str_attr(key::CODEX_THREAD_ID) == Some(thread))
+        .collect();
+    chats.sort_by_key(|s| s.start);
+    chats
+        .iter()
+        .map(|s| {
+            let text = s.str_attr(key::INPUT_MESSAGES).unwrap_or("[]");
+            let messages: serde_json::Value = serde_json::from_str(text).unwrap();
+            let parts = messages.as_array().unwrap().iter();
+            parts
+                .map(|m| m["parts"].as_array().map_or(0, Vec::len))
+                .sum()
+        })
+        .collect()
+}
+
+#[test]
+fn chat_inputs_hold_only_new_messages_unless_full_history_is_asked_for() {
+    let config = |full_history| SessionConfig {
+        content: ContentPolicy {
+            full_history,
+            max_attribute_bytes: usize::MAX,
+            ..ContentPolicy::default()
+        },
+        ..SessionConfig::default()
+    };
+    let parent = "01a20d7a-ca39-7702-9d40-00eac5a83cf5";
+    let new_only = input_parts_of_thread(&replay_with("subagent", &config(false)), parent);
+    let full = input_parts_of_thread(&replay_with("subagent", &config(true)), parent);
+    assert_eq!(new_only.len(), 3, "the parent made three calls");
+    // Without the switch a call carries what was added since the previous one, so inputs do not
+    // grow with the session; with it, each call repeats everything before it and more.
+    assert!(new_only[1] < new_only[0], "{new_only:?}");
+    assert!(full.windows(2).all(|w| w[1] > w[0]), "{full:?}");
+    assert_eq!(
+        full[0], new_only[0],
+        "the first call is the same either way"
+    );
+}
