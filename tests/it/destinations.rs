@@ -72,6 +72,20 @@ fn tls(ca: &Path, client: Option<&Pki>) -> TlsConfig {
     }
 }
 
+/// The export failed before any answer: the connection or the TLS handshake was refused.
+fn assert_unreachable(error: &ExportError) {
+    assert!(
+        matches!(
+            error,
+            ExportError::Otlp {
+                source: OtlpError::Unreachable(_),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
 #[tokio::test]
 async fn https_with_the_custom_ca_succeeds_and_without_it_fails_with_a_tls_error() {
     let pki = Pki::new();
@@ -107,16 +121,7 @@ async fn mutual_tls_works_with_the_client_certificate_and_fails_without() {
     assert_eq!(receiver.spans(), spans());
     config.connection.tls.client = None;
     let error = export_to(config).await.expect_err("no client certificate");
-    assert!(
-        matches!(
-            &error,
-            ExportError::Otlp {
-                source: OtlpError::Unreachable(_),
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    assert_unreachable(&error);
     assert_eq!(receiver.received().len(), 1);
 }
 
@@ -132,16 +137,7 @@ async fn grpc_over_tls_works_with_the_ca_and_client_certificate_and_fails_withou
     assert_eq!(receiver.spans(), spans());
     config.connection.tls.ca_file = None;
     let error = export_to(config).await.expect_err("server not trusted");
-    assert!(
-        matches!(
-            &error,
-            ExportError::Otlp {
-                source: OtlpError::Unreachable(_),
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    assert_unreachable(&error);
 }
 
 #[tokio::test]
@@ -228,16 +224,7 @@ async fn a_proxy_that_refuses_the_tunnel_is_an_unreachable_receiver() {
         no_proxy: None,
     };
     let error = export_to(config).await.expect_err("tunnel refused");
-    assert!(
-        matches!(
-            &error,
-            ExportError::Otlp {
-                source: OtlpError::Unreachable(_),
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    assert_unreachable(&error);
     assert_eq!(proxy.targets(), [receiver.authority()]);
     assert!(receiver.received().is_empty());
 }
