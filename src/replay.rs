@@ -8,6 +8,7 @@
 use crate::codex::discover::session_threads;
 use crate::codex::hook_event::HookEvent;
 use crate::codex::rollout::RolloutLine;
+use crate::codex::tail::RolloutTail;
 use crate::export::metrics::MetricsSink;
 use crate::session::{SessionConfig, SessionMachine};
 use crate::span::SpanRecord;
@@ -124,15 +125,18 @@ pub fn replay(
     Ok(spans)
 }
 
-/// All parsable lines of a rollout file (none when it is missing).
+/// All parsable lines of a rollout file, `.jsonl.zst` included (none when it is missing or
+/// unreadable), read with the same tail the daemon uses.
 fn read_rollout(path: &Path) -> Vec<RolloutLine> {
-    let Ok(bytes) = std::fs::read(path) else {
-        return Vec::new();
-    };
-    bytes
-        .split(|b| *b == b'\n')
-        .filter_map(|line| RolloutLine::parse(line).ok())
-        .collect()
+    let mut tail = RolloutTail::new(path, 0);
+    let mut lines = Vec::new();
+    while let Ok(batch) = tail.read() {
+        lines.extend(batch.items.into_iter().map(|(_, line)| line));
+        if !batch.more {
+            break;
+        }
+    }
+    lines
 }
 
 /// Entry point of `codex-otel replay`: replays, then writes the spans to `--spans-out` or

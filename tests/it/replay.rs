@@ -497,3 +497,28 @@ fn chat_inputs_hold_only_new_messages_unless_full_history_is_asked_for() {
         "the first call is the same either way"
     );
 }
+
+#[test]
+fn a_zstd_compressed_rollout_replays_to_the_same_spans() {
+    let source = scenario_dir("shell").join("rollouts/2026/11/24");
+    let packed = tempfile::tempdir().unwrap();
+    let day = packed.path().join("2026/11/24");
+    std::fs::create_dir_all(&day).unwrap();
+    for entry in std::fs::read_dir(&source).unwrap().flatten() {
+        let plain = std::fs::read(entry.path()).unwrap();
+        let name = format!("{}.zst", entry.file_name().to_string_lossy());
+        std::fs::write(
+            day.join(name),
+            zstd::encode_all(plain.as_slice(), 3).unwrap(),
+        )
+        .unwrap();
+    }
+    let spans = replay(
+        &hooks("shell"),
+        Some(packed.path()),
+        &SessionConfig::default(),
+    )
+    .unwrap();
+    let plain = replay_with("shell", &SessionConfig::default());
+    assert_eq!(span_tree(&spans), span_tree(&plain));
+}
