@@ -35,11 +35,16 @@ impl SessionState {
                 self.turn_runs.entry(turn_id).or_insert(current);
             }
             HookKind::PreToolUse(tool) | HookKind::PostToolUse(tool) => {
-                if let Some(call_id) = &tool.tool_use_id {
-                    let hooks = self.tool_hooks.entry(call_id.clone()).or_default();
-                    hooks
-                        .hook_name
-                        .get_or_insert_with(|| tool.tool_name.clone());
+                let Some(call_id) = &tool.tool_use_id else {
+                    return;
+                };
+                let hooks = self.tool_hooks.entry(call_id.clone()).or_default();
+                hooks
+                    .hook_name
+                    .get_or_insert_with(|| tool.tool_name.clone());
+                // Codex asks for permission between a call's PreToolUse and its run, so only
+                // PreToolUse names the call a following PermissionRequest is about.
+                if matches!(event.kind, HookKind::PreToolUse(_)) {
                     self.last_pre_tool.insert(turn_id, call_id.clone());
                 }
             }
