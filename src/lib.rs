@@ -12,6 +12,7 @@
 //! - [`export`]: span records → OTLP (HTTP/protobuf, HTTP/JSON, gRPC), Braintrust, local store.
 //! - [`daemon`]: the composition root that follows journals and rollouts and drives exports.
 //! - [`replay`]: a recorded session through the same pipeline, for tests and demos.
+//! - [`record`]: the record file: every hook event as NDJSON, credentials redacted, for replay.
 //! - [`show`]: draws a trace from the local store as a tree.
 //! - [`config`]: the only place that reads flags, environment and the config file.
 //! - [`paths`]: every on-disk location, derived from one state directory.
@@ -34,6 +35,7 @@ pub mod install;
 pub mod journal;
 pub mod logging;
 pub mod paths;
+pub mod record;
 pub mod replay;
 pub mod session;
 pub mod show;

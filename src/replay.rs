@@ -9,6 +9,7 @@ use crate::codex::discover::session_threads;
 use crate::codex::hook_event::HookEvent;
 use crate::codex::rollout::RolloutLine;
 use crate::codex::tail::RolloutTail;
+use crate::config::config_json::ConfigJsonError;
 use crate::export::metrics::MetricsSink;
 use crate::session::{SessionConfig, SessionMachine};
 use crate::span::SpanRecord;
@@ -46,7 +47,9 @@ pub struct RecordedHook {
     pub received_at: Option<SystemTime>,
 }
 
-/// Reads hook payloads, one JSON object per line; lines that are not usable events are skipped.
+/// Reads recorded hook events, one per line: a bare payload, a journal or record-file line
+/// (`{"received_at_ns":…,"event":<payload>}`, see [`crate::record`]), or a trace-codex record
+/// line (`{…,"eventData":<payload>}`); lines that are not usable events are skipped.
 pub fn read_hooks(paths: &[PathBuf]) -> Result<Vec<RecordedHook>, ReplayError> {
     let mut hooks = Vec::new();
     for path in paths {
@@ -54,16 +57,29 @@ pub fn read_hooks(paths: &[PathBuf]) -> Result<Vec<RecordedHook>, ReplayError> {
             path: path.clone(),
             source,
         })?;
-        for line in text.split(|b| *b == b'\n') {
-            if let Ok(event) = HookEvent::parse(line) {
-                hooks.push(RecordedHook {
-                    event,
-                    received_at: None,
-                });
-            }
-        }
+        hooks.extend(text.split(|b| *b == b'\n').filter_map(recorded_hook));
     }
     Ok(hooks)
+}
+
+/// One line of a recording as a hook event (see [`read_hooks`] for the forms).
+fn recorded_hook(line: &[u8]) -> Option<RecordedHook> {
+    if let Some(entry) = crate::journal::decode_line(line) {
+        let event = HookEvent::parse(entry.event.as_bytes()).ok()?;
+        return Some(RecordedHook {
+            event,
+            received_at: Some(entry.received_at),
+        });
+    }
+    let event = HookEvent::parse(line).ok().or_else(|| {
+        let wrapped: serde_json::Value = serde_json::from_slice(line).ok()?;
+        let payload = serde_json::to_vec(wrapped.get("eventData")?).ok()?;
+        HookEvent::parse(&payload).ok()
+    })?;
+    Some(RecordedHook {
+        event,
+        received_at: None,
+    })
 }
 
 /// Maps a recorded `transcript_path` to a file: `…/sessions/<rest>` → `<dir>/<rest>` when a
@@ -144,7 +160,13 @@ fn read_rollout(path: &Path) -> Vec<RolloutLine> {
 /// with GenAI metrics to the destinations that have them switched on.
 pub fn main(args: &crate::cli::ReplayArgs) -> anyhow::Result<()> {
     let hooks = read_hooks(&args.hooks)?;
-    let vars = |name: &str| std::env::var(name).ok();
+    let env = |name: &str| std::env::var(name).ok();
+    let (json, problem) = crate::config::config_json::load_from(env);
+    let missing = |p: &ConfigJsonError| matches!(p, ConfigJsonError::Missing { .. });
+    if let Some(problem) = problem.filter(|p| !missing(p)) {
+        eprintln!("codex-otel: {problem}");
+    }
+    let vars = crate::config::config_json::layered(env, &json);
     let (config, problems) = crate::config::session::session_config(vars);
     for problem in problems {
         eprintln!("codex-otel: {problem}");
@@ -201,4 +223,32 @@ fn export(spans: &[SpanRecord]) -> anyhow::Result<()> {
         anyhow::ensure!(failed.is_empty(), "export failed: {}", failed.join("; "));
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    const PAYLOAD: &str = r#"{"session_id":"s1","turn_id":"t1","hook_event_name":"Stop","stop_hook_active":false,"last_assistant_message":"done"}"#;
+
+    #[test]
+    fn a_record_file_line_keeps_its_receive_time() {
+        let at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        let line = crate::journal::encode_line(at, PAYLOAD.as_bytes());
+        let hook = recorded_hook(line.trim_ascii_end()).expect("a record line");
+        assert_eq!(hook.event.common.session_id, "s1");
+        assert_eq!(hook.received_at, Some(at));
+    }
+
+    #[test]
+    fn bare_payloads_and_trace_codex_lines_are_events_without_a_time() {
+        let wrapped = format!(r#"{{"queueId":"s1","eventName":"Stop","eventData":{PAYLOAD}}}"#);
+        for line in [PAYLOAD.to_owned(), wrapped] {
+            let hook = recorded_hook(line.as_bytes()).expect(&line);
+            assert_eq!(hook.event.common.session_id, "s1", "{line}");
+            assert_eq!(hook.received_at, None);
+        }
+        assert!(recorded_hook(br#"{"eventData":"not an event"}"#).is_none());
+    }
 }

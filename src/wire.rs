@@ -37,12 +37,15 @@ pub const HEADER_BYTES: usize = 4;
 /// Name prefixes of the environment variables a [`Route`] carries.
 pub const ROUTE_PREFIXES: [&str; 4] =
     ["OTEL_", "BRAINTRUST_", "TRACE_TO_BRAINTRUST", "CODEX_OTEL_"];
-/// Exact names a [`Route`] carries as well: where to attach the session's trace.
-pub const ROUTE_NAMES: [&str; 4] = [
+/// Exact names a [`Route`] carries as well: where to attach the session's trace, and where
+/// the session's `config.json` is (the plugin's data directory, Codex's home).
+pub const ROUTE_NAMES: [&str; 6] = [
     "CODEX_PARENT_SPAN_ID",
     "CODEX_ROOT_SPAN_ID",
     "TRACEPARENT",
     "TRACESTATE",
+    "PLUGIN_DATA",
+    "CODEX_HOME",
 ];
 
 /// The destination-relevant environment of a hook: the variables named by

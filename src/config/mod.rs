@@ -16,7 +16,9 @@
 //! # Precedence
 //!
 //! Per setting: `OTEL_EXPORTER_OTLP_TRACES_*` > `OTEL_EXPORTER_OTLP_*` > config file > default;
-//! the environment always beats the file. Environment variables apply only to the destination
+//! the environment always beats the file. trace-codex's `config.json` ([`config_json`]) stands
+//! in for the variables it names, so it sits between the two: environment > `config.json` >
+//! TOML config file > default. Environment variables apply only to the destination
 //! they are about (`OTEL_EXPORTER_OTLP_*` to `otlp`, `BRAINTRUST_*` to `braintrust`), and a file
 //! table with that name is merged with them; other tables read no variable (except
 //! `BRAINTRUST_API_KEY` as a fallback key), so one destination's settings never reach another.
@@ -29,6 +31,7 @@
 //! API keys and header values stay in memory: every `Debug` output redacts them, and errors
 //! name the setting, never its value.
 
+pub mod config_json;
 pub mod env;
 pub mod file;
 pub mod session;
@@ -125,14 +128,16 @@ pub enum ConfigError {
     },
 }
 
-/// The destinations configured in the process environment and the file named by
-/// `CODEX_OTEL_CONFIG`, if any.
+/// The destinations configured in the process environment, the `config.json` it points to
+/// ([`config_json`], unusable files count as empty) and the file named by `CODEX_OTEL_CONFIG`.
 pub fn destinations_from_env(state: &StateDir) -> Result<Vec<DestinationConfig>, ConfigError> {
-    let vars = |key: &str| std::env::var(key).ok();
+    let env = |key: &str| std::env::var(key).ok();
+    let (json, _) = config_json::load_from(env);
+    let vars = config_json::layered(env, &json);
     let file = vars(env::CODEX_OTEL_CONFIG)
         .filter(|path| !path.trim().is_empty())
         .map(PathBuf::from);
-    destinations_from_env_and_file(vars, file.as_deref(), state)
+    destinations_from_env_and_file(&vars, file.as_deref(), state)
 }
 
 /// The destinations configured by the variables `vars` returns and the TOML `file`; the local

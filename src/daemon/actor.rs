@@ -20,6 +20,7 @@ use super::delivery::{Ack, Batch, DestinationHandle};
 use super::follower::Follower;
 use super::SessionContext;
 use crate::journal::Checkpoint;
+use crate::record::Recorder;
 use crate::session::SessionConfig;
 use crate::span::{SpanId, SpanRecord};
 use crate::wire::{Route, SessionStatus};
@@ -59,6 +60,8 @@ pub(crate) struct Actor {
     /// False when sampling drops this session: it is followed, but nothing is sent.
     sampled: bool,
     destinations: Vec<DestinationHandle>,
+    /// Copies the session's events to its record file, when it has one.
+    recorder: Option<Recorder>,
     checkpoint: Checkpoint,
     /// Spans spooled by this actor and not yet acknowledged, by destination key.
     pending: HashMap<String, BTreeSet<SpanId>>,
@@ -89,6 +92,7 @@ impl Actor {
             config: None,
             sampled: true,
             destinations: Vec::new(),
+            recorder: None,
             checkpoint,
             pending: HashMap::new(),
             deferred: false,
@@ -122,6 +126,7 @@ impl Actor {
         match message {
             ActorMessage::Wake(route) => {
                 self.ensure_started(&route);
+                self.record().await;
                 self.poll().await;
             }
             ActorMessage::Flush(reply) => {
@@ -140,16 +145,49 @@ impl Actor {
         if self.follower.is_some() {
             return;
         }
-        let (config, destinations) = self.ctx.route_settings(route);
+        let settings = self.ctx.route_settings(route);
+        let config = settings.session;
         self.sampled = config.sampling.keeps(&self.session_id);
         if self.sampled {
-            self.destinations = self.ctx.destinations.for_configs(&destinations);
+            self.destinations = self.ctx.destinations.for_configs(&settings.destinations);
         }
+        self.recorder = settings.record_file.map(|file| {
+            let redactor = config.content.redactor.clone().unwrap_or_default();
+            Recorder::new(&self.ctx.state, &self.session_id, file, redactor)
+        });
         for destination in &self.destinations {
             destination.attach(&self.session_id, self.acks.0.clone());
         }
         self.config = Some(config.clone());
         self.follower = Some(Follower::new(&self.ctx.state, &self.session_id, config));
+    }
+
+    /// Appends the events journaled since the last call to the record file, if the session
+    /// has one (off the async threads).
+    async fn record(&mut self) {
+        let Some(mut recorder) = self.recorder.take() else {
+            return;
+        };
+        let recorded = tokio::task::spawn_blocking(move || {
+            let result = recorder.record();
+            (recorder, result)
+        })
+        .await;
+        match recorded {
+            Ok((recorder, result)) => {
+                if let Err(error) = result {
+                    let error = anyhow::Error::from(error);
+                    self.ctx
+                        .log
+                        .write(format_args!("session {}: {error:#}", self.session_id));
+                }
+                self.recorder = Some(recorder);
+            }
+            Err(_) => self.ctx.log.write(format_args!(
+                "session {}: recording stopped unexpectedly",
+                self.session_id
+            )),
+        }
     }
 
     /// Reads the session again from the start of its journal, handing over what no spool has

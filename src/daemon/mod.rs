@@ -63,6 +63,15 @@ pub const DEFAULT_QUIET: Duration = Duration::from_secs(300);
 /// How long shutdown waits for tasks before giving up on them.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
+/// What one route (a hook's environment plus `config.json`) configures for a session.
+#[derive(Debug)]
+pub(crate) struct RouteSettings {
+    pub(crate) session: SessionConfig,
+    pub(crate) destinations: Vec<DestinationConfig>,
+    /// Where every hook event of the session is recorded ([`crate::record`]).
+    pub(crate) record_file: Option<std::path::PathBuf>,
+}
+
 /// What every session actor shares.
 #[derive(Debug)]
 pub(crate) struct SessionContext {
@@ -74,27 +83,38 @@ pub(crate) struct SessionContext {
 }
 
 impl SessionContext {
-    /// The session settings and destinations of a hook's environment; an empty route (a
-    /// session resumed at start-up) uses the daemon's own environment. Configuration problems
-    /// are logged; a broken destination setup falls back to the local store.
-    pub(crate) fn route_settings(&self, route: &Route) -> (SessionConfig, Vec<DestinationConfig>) {
-        let lookup = |name: &str| match route.is_empty() {
+    /// The settings of a hook's environment, with the session's `config.json` filling in what
+    /// it does not set; an empty route (a session resumed at start-up) uses the daemon's own
+    /// environment. Configuration problems are logged; a broken destination setup falls back
+    /// to the local store.
+    pub(crate) fn route_settings(&self, route: &Route) -> RouteSettings {
+        let env = |name: &str| match route.is_empty() {
             true => std::env::var(name).ok(),
             false => route.get(name).map(str::to_owned),
         };
-        let (session, problems) = config::session::session_config(lookup);
+        let (json, problem) = config::config_json::load_from(env);
+        if let Some(problem) = problem {
+            self.log.error(&problem);
+        }
+        let lookup = config::config_json::layered(env, &json);
+        let (session, problems) = config::session::session_config(&lookup);
         for problem in problems {
             self.log.write(problem);
         }
         let file = lookup(config::env::CODEX_OTEL_CONFIG).map(std::path::PathBuf::from);
         let destinations =
-            config::destinations_from_env_and_file(lookup, file.as_deref(), &self.state)
+            config::destinations_from_env_and_file(&lookup, file.as_deref(), &self.state)
                 .unwrap_or_else(|error| {
                     self.log.error(&error);
                     config::destinations_from_env_and_file(|_| None, None, &self.state)
                         .unwrap_or_default()
                 });
-        (session, destinations)
+        let record_file = lookup(config::config_json::RECORD_FILE).map(std::path::PathBuf::from);
+        RouteSettings {
+            session,
+            destinations,
+            record_file,
+        }
     }
 
     /// Sessions with a journal, whose events may not all be delivered.
@@ -208,7 +228,7 @@ pub async fn run(
     }
     // Spools of the daemon's own destinations deliver even when no session needs waking.
     ctx.destinations
-        .for_configs(&ctx.route_settings(&Route::default()).1);
+        .for_configs(&ctx.route_settings(&Route::default()).destinations);
     tracker.spawn(sweep_journals(ctx.clone(), retention));
     tracker.spawn(metrics::flush_periodically(ctx.clone(), metrics_interval));
     let started = Instant::now();

@@ -8,7 +8,8 @@
 //! - Poke the daemon over its socket with the session id and the hook's [`Route`]
 //!   (fire-and-forget, bounded by [`POKE_TIMEOUT`]). When no daemon listens, start one
 //!   detached ([`spawn`]) and do not wait: a daemon reads the journals when it starts.
-//! - Only when asked ([`FLUSH_ENV`] or [`BRAINTRUST_FLUSH_ENV`]) and only on `Stop` and
+//! - Only when asked ([`FLUSH_ENV`], [`BRAINTRUST_FLUSH_ENV`] or `flushOnTurnEnd` in
+//!   `config.json`, [`crate::config::config_json`]) and only on `Stop` and
 //!   `SessionEnd`, wait up to [`FLUSH_TIMEOUT`] (SessionEnd: [`SESSION_END_FLUSH_TIMEOUT`]) for
 //!   the daemon to export the session.
 //! - Never fail Codex: every error becomes one line in our log file ([`crate::logging`]) and
@@ -27,6 +28,7 @@ pub use lock::{DaemonLock, LOCK_FD_ENV};
 pub use payload::PayloadError;
 
 use crate::cli::HookArgs;
+use crate::config::config_json;
 use crate::journal;
 use crate::logging::Log;
 use crate::paths::StateDir;
@@ -42,7 +44,8 @@ use std::time::{Duration, SystemTime};
 pub const DISABLED_ENV: &str = "CODEX_OTEL_DISABLED";
 /// Environment variable asking the hook to wait for export at the end of a turn.
 pub const FLUSH_ENV: &str = "CODEX_OTEL_FLUSH_ON_TURN_END";
-/// The seed plugin's name for [`FLUSH_ENV`], honoured the same way.
+/// The seed plugin's name for [`FLUSH_ENV`], honoured the same way (and, like the seed plugin,
+/// read from `flushOnTurnEnd` of its `config.json` when the variable is unset).
 pub const BRAINTRUST_FLUSH_ENV: &str = "BRAINTRUST_FLUSH_ON_TURN_END";
 /// Bound on connecting to the daemon and writing a poke. A daemon too busy to accept within
 /// it misses this poke; the event is journaled and the session's next poke wakes it.
@@ -163,7 +166,7 @@ fn read_capped(mut input: impl Read, cap: usize) -> Result<Vec<u8>, Error> {
 /// On `Stop` and `SessionEnd`, when asked, waits (bounded) for the session's export.
 fn flush_if_asked(state: &StateDir, payload: &Payload<'_>) -> Result<(), Error> {
     let turn_end = matches!(payload.event_name(), Some("Stop" | "SessionEnd"));
-    if !turn_end || !(env_flag(FLUSH_ENV) || env_flag(BRAINTRUST_FLUSH_ENV)) {
+    if !turn_end || !(env_flag(FLUSH_ENV) || braintrust_flush_asked()) {
         return Ok(());
     }
     let configured = std::env::var(FLUSH_TIMEOUT_ENV)
@@ -185,14 +188,25 @@ fn flush_if_asked(state: &StateDir, payload: &Payload<'_>) -> Result<(), Error> 
         .map_err(Error::Flush)
 }
 
+/// [`BRAINTRUST_FLUSH_ENV`], else `flushOnTurnEnd` of the plugin's `config.json` (read only
+/// here, at a turn's end: the hook's other events never read it).
+fn braintrust_flush_asked() -> bool {
+    let env = |name: &str| std::env::var(name).ok();
+    let (json, _) = config_json::load_from(env);
+    let lookup = config_json::layered(env, &json);
+    lookup(BRAINTRUST_FLUSH_ENV).is_some_and(|value| is_on(&value))
+}
+
 /// True when the variable is set to `1`, `true`, `yes` or `on` (any case).
 fn env_flag(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|value| {
-        matches!(
-            value.trim().to_ascii_lowercase().as_str(),
-            "1" | "true" | "yes" | "on"
-        )
-    })
+    std::env::var(name).is_ok_and(|value| is_on(&value))
+}
+
+fn is_on(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on"
+    )
 }
 
 #[cfg(test)]

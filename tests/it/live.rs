@@ -22,15 +22,15 @@ const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
 /// A Codex sandbox with the codex-otel plugin installed from this checkout, running the built
 /// binary with a private state directory and exporting to a header-checking OTLP sink on
 /// Braintrust's path.
-struct Live {
-    sandbox: CodexSandbox,
-    state: TempDir,
-    sink: Sink,
-    runtime: tokio::runtime::Runtime,
+pub(crate) struct Live {
+    pub(crate) sandbox: CodexSandbox,
+    pub(crate) state: TempDir,
+    pub(crate) sink: Sink,
+    pub(crate) runtime: tokio::runtime::Runtime,
 }
 
 impl Live {
-    fn start() -> Result<Option<Self>> {
+    pub(crate) fn start() -> Result<Option<Self>> {
         let runtime = tokio::runtime::Runtime::new()?;
         let Some(sink) = runtime.block_on(Sink::start(&SinkSpec::braintrust()))? else {
             return Ok(None);
@@ -50,15 +50,15 @@ impl Live {
     }
 
     /// `codex exec` with the environment a Braintrust user would set.
-    fn exec(&self, prompt: &str) -> Exec<'_> {
+    pub(crate) fn exec(&self, prompt: &str) -> Exec<'_> {
         self.configure(self.sandbox.exec(prompt))
     }
 
-    fn exec_resume(&self, session_id: &str, prompt: &str) -> Exec<'_> {
+    pub(crate) fn exec_resume(&self, session_id: &str, prompt: &str) -> Exec<'_> {
         self.configure(self.sandbox.exec_resume(session_id, prompt))
     }
 
-    fn configure<'a>(&self, exec: Exec<'a>) -> Exec<'a> {
+    pub(crate) fn configure<'a>(&self, exec: Exec<'a>) -> Exec<'a> {
         exec.env("CODEX_OTEL_BIN", env!("CARGO_BIN_EXE_codex-otel"))
             .env("CODEX_OTEL_HOME", self.state.path())
             .env("TRACE_TO_BRAINTRUST", "true")
@@ -69,7 +69,7 @@ impl Live {
     }
 
     /// Runs a codex-otel command against this state directory.
-    fn codex_otel(&self, args: &[&str]) -> Result<std::process::Output> {
+    pub(crate) fn codex_otel(&self, args: &[&str]) -> Result<std::process::Output> {
         Command::new(env!("CARGO_BIN_EXE_codex-otel"))
             .args(args)
             .env("CODEX_OTEL_HOME", self.state.path())
@@ -78,7 +78,7 @@ impl Live {
     }
 
     /// Waits until the daemon delivered everything.
-    fn flush(&self) -> Result<()> {
+    pub(crate) fn flush(&self) -> Result<()> {
         let flush = self.codex_otel(&["flush", "--timeout", "30"])?;
         let stderr = String::from_utf8_lossy(&flush.stderr);
         anyhow::ensure!(flush.status.success(), "flush failed: {stderr}");
@@ -87,7 +87,7 @@ impl Live {
 
     /// The spans the sink accepted for `session_id`'s trace, each once; fails when a span id
     /// arrived twice with different content.
-    fn received(&self, session_id: &str) -> Result<Vec<Value>> {
+    pub(crate) fn received(&self, session_id: &str) -> Result<Vec<Value>> {
         let requests = self.runtime.block_on(self.sink.requests())?;
         let trace = session_id.replace('-', "");
         let mut spans: Vec<Value> = Vec::new();
@@ -123,7 +123,7 @@ impl Drop for Live {
 }
 
 /// The span names as an indented outline, children in start order.
-fn outline(spans: &[Value]) -> String {
+pub(crate) fn outline(spans: &[Value]) -> String {
     fn walk(spans: &[Value], parent: &str, depth: usize, out: &mut String) {
         let mut children: Vec<&Value> = spans
             .iter()
@@ -176,7 +176,7 @@ fn named<'a>(spans: &'a [Value], prefix: &str) -> Vec<&'a Value> {
 }
 
 /// Every model call of the session is one chat span carrying exactly the mock's usage.
-fn assert_exact_usage(spans: &[Value], calls: &[ModelCall]) {
+pub(crate) fn assert_exact_usage(spans: &[Value], calls: &[ModelCall]) {
     let chats = named(spans, "chat ");
     assert_eq!(
         chats.len(),
@@ -203,7 +203,7 @@ fn assert_exact_usage(spans: &[Value], calls: &[ModelCall]) {
 }
 
 /// The mock's calls that belong to `session_id` (thread ids of its threads).
-fn calls_of(live: &Live, spans: &[Value]) -> Result<Vec<ModelCall>> {
+pub(crate) fn calls_of(live: &Live, spans: &[Value]) -> Result<Vec<ModelCall>> {
     let threads: HashSet<&str> = spans
         .iter()
         .filter_map(|s| attr(s, "codex.thread.id").as_str())
@@ -215,7 +215,7 @@ fn calls_of(live: &Live, spans: &[Value]) -> Result<Vec<ModelCall>> {
         .collect())
 }
 
-fn session_of(run: &CodexRun) -> Result<String> {
+pub(crate) fn session_of(run: &CodexRun) -> Result<String> {
     run.session_id
         .clone()
         .context("codex printed no session id")

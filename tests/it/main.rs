@@ -15,4 +15,5 @@ mod parsers; // Codex hook and rollout parsers never panic on arbitrary or damag
 mod plugin; // the shipped Codex plugin and `codex-otel install`, run with the real Codex CLI
 mod protocols; // export over http/protobuf, http/json, grpc: gzip, headers, Braintrust, limits, fan-out
 mod replay; // recorded Codex sessions → golden span trees and exact token numbers
-mod support; // fixtures, span-tree comparison, receivers and the real binaries
+mod support;
+mod trace_codex; // a trace-codex user's setup unchanged: config.json, record file, resume rule, CI recipe // fixtures, span-tree comparison, receivers and the real binaries

@@ -1,0 +1,193 @@
+//! A trace-codex user's setup, unchanged, with the real Codex CLI and the codex-otel plugin
+//! delivering to the header-checking sink on Braintrust's path: settings only in the plugin's
+//! `config.json`, a record file that replays to the same span ids, and the seed's CI recipe
+//! word for word.
+
+use crate::live::{assert_exact_usage, calls_of, outline, session_of, Live};
+use crate::support::receivers::{BT_API_KEY, BT_PROJECT};
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// The spans a shell call gives, as an outline.
+const SHELL_OUTLINE: &str =
+    "invoke_agent codex\n  turn 1\n    chat mock-model\n    execute_tool exec_command\n    chat mock-model\n";
+
+/// Writes `config.json` where Codex points `PLUGIN_DATA` for `codex-otel@codex-otel`.
+fn write_config_json(live: &Live, config: &Value) -> Result<PathBuf> {
+    let dir = live
+        .sandbox
+        .home()
+        .join("plugins/data/codex-otel-codex-otel");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("config.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(config)?)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(path)
+}
+
+fn span_ids<'a>(spans: impl IntoIterator<Item = &'a Value>) -> BTreeSet<String> {
+    spans
+        .into_iter()
+        .filter_map(|s| s["span_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn settings_only_in_config_json_deliver_to_braintrust_with_its_project() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    write_config_json(
+        &live,
+        &json!({
+            "traceToBraintrust": true,
+            "apiKey": BT_API_KEY,
+            "project": BT_PROJECT,
+            "apiUrl": live.sink.base_url(),
+            "port": 52734,
+        }),
+    )?;
+    // No Braintrust variable at all: only the state directory and the binary are set.
+    let run = live
+        .sandbox
+        .exec("please run echo hello")
+        .env("CODEX_OTEL_BIN", env!("CARGO_BIN_EXE_codex-otel"))
+        .env("CODEX_OTEL_HOME", live.state.path())
+        .timeout(Duration::from_secs(60))
+        .run()?
+        .expect_success()?;
+    let session = session_of(&run)?;
+    live.flush()?;
+    // `received` demands the key and the project in every accepted request's headers.
+    let spans = live.received(&session)?;
+    assert_eq!(outline(&spans), SHELL_OUTLINE);
+    assert_exact_usage(&spans, &calls_of(&live, &spans)?);
+    Ok(())
+}
+
+#[test]
+fn a_config_json_with_an_api_key_others_can_read_is_refused() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    let path = write_config_json(
+        &live,
+        &json!({"traceToBraintrust": true, "apiKey": BT_API_KEY, "project": BT_PROJECT,
+                "apiUrl": live.sink.base_url()}),
+    )?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+    let run = live
+        .sandbox
+        .exec("please run echo hello")
+        .env("CODEX_OTEL_BIN", env!("CARGO_BIN_EXE_codex-otel"))
+        .env("CODEX_OTEL_HOME", live.state.path())
+        .timeout(Duration::from_secs(60))
+        .run()?
+        .expect_success()?;
+    let session = session_of(&run)?;
+    live.flush()?;
+    assert!(live.received(&session)?.is_empty(), "the key was used");
+    let log = std::fs::read_to_string(live.state.path().join("codex-otel.log"))?;
+    assert!(log.contains("holds apiKey but others can read it"), "{log}");
+    assert!(!log.contains(BT_API_KEY), "{log}");
+    Ok(())
+}
+
+#[test]
+fn a_record_file_of_a_live_run_replays_to_the_same_span_ids() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    let records = tempfile::tempdir()?;
+    let record = records.path().join("events.ndjson");
+    let run = live
+        .exec("please run echo hello")
+        .env("BRAINTRUST_EVENT_SERVER_RECORD_FILE", &record)
+        .run()?
+        .expect_success()?;
+    let session = session_of(&run)?;
+    live.flush()?;
+    let delivered = live.received(&session)?;
+    assert_eq!(outline(&delivered), SHELL_OUTLINE);
+
+    let text = std::fs::read_to_string(&record).context("the record file")?;
+    let events: Vec<Value> = text
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    let names: Vec<&str> = events
+        .iter()
+        .filter_map(|line| line["event"]["hook_event_name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "SessionStart",
+            "UserPromptSubmit",
+            "PreToolUse",
+            "PostToolUse",
+            "Stop",
+            "SessionEnd"
+        ]
+    );
+    let mode = std::fs::metadata(&record)?.permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(!text.contains(BT_API_KEY));
+
+    let replayed = replay(&record, records.path())?;
+    assert_eq!(span_ids(&replayed), span_ids(&delivered));
+    Ok(())
+}
+
+/// `codex-otel replay <record> --spans-out …` in a bare environment; the spans it wrote.
+fn replay(record: &Path, dir: &Path) -> Result<Vec<Value>> {
+    let out = dir.join("replayed.ndjson");
+    let replayed = Command::new(env!("CARGO_BIN_EXE_codex-otel"))
+        .arg("replay")
+        .arg(record)
+        .arg("--spans-out")
+        .arg(&out)
+        .env_clear()
+        .env("CODEX_OTEL_HOME", dir.join("replay-state"))
+        .output()?;
+    let stderr = String::from_utf8_lossy(&replayed.stderr);
+    anyhow::ensure!(replayed.status.success(), "replay failed: {stderr}");
+    std::fs::read_to_string(&out)?
+        .lines()
+        .map(|line| Ok(serde_json::from_str(line)?))
+        .collect()
+}
+
+#[test]
+fn the_seed_ci_recipe_word_for_word_delivers_every_span_before_codex_exec_returns() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    // The recipe's environment block and command line; only the API URL points at the sink.
+    let run = live
+        .sandbox
+        .exec("please run echo hello")
+        .arg("--sandbox")
+        .arg("read-only")
+        .env("TRACE_TO_BRAINTRUST", "true")
+        .env("BRAINTRUST_API_KEY", BT_API_KEY)
+        .env("BRAINTRUST_PROJECT", BT_PROJECT)
+        .env("BRAINTRUST_FLUSH_ON_TURN_END", "true")
+        .env("BRAINTRUST_API_URL", live.sink.base_url())
+        .env("CODEX_OTEL_BIN", env!("CARGO_BIN_EXE_codex-otel"))
+        .env("CODEX_OTEL_HOME", live.state.path())
+        .timeout(Duration::from_secs(60))
+        .run()?
+        .expect_success()?;
+    let session = session_of(&run)?;
+    // No flush: what the sink holds now is what a CI job would have delivered when it ends.
+    let spans = live.received(&session)?;
+    assert_eq!(outline(&spans), SHELL_OUTLINE);
+    assert_exact_usage(&spans, &calls_of(&live, &spans)?);
+    Ok(())
+}
