@@ -66,6 +66,10 @@ pub struct InstallArgs {
     /// what the hooks run when it exists, else `<bin> hook`.
     #[arg(long)]
     pub bin: Option<PathBuf>,
+    /// `install` only: copy trace-codex's `config.json` to codex-otel's without asking (when
+    /// codex-otel has none yet). Without it a terminal is asked.
+    #[arg(long)]
+    pub take_over_trace_codex: bool,
 }
 
 /// Arguments of `codex-otel hook`.

@@ -13,7 +13,9 @@
 
 pub mod hooks;
 pub mod reach;
+pub mod trace_codex;
 
+use crate::config::config_json::{self, ConfigJsonError};
 use crate::config::{self, env};
 use crate::export::otlp::without_credentials;
 use crate::export::{DestinationConfig, DestinationKind, Protocol, Proxy};
@@ -165,12 +167,27 @@ pub async fn check(inputs: &Inputs) -> Report {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
     };
+    let settings_path = config_json::locate(
+        vars(config_json::PLUGIN_DATA).as_deref(),
+        inputs.codex_home.as_deref().and_then(Path::to_str),
+        None,
+    );
+    let settings = settings_path.as_deref().map_or_else(
+        || {
+            Err(ConfigJsonError::Missing {
+                path: PathBuf::new(),
+            })
+        },
+        config_json::load,
+    );
+    let json = settings.as_ref().cloned().unwrap_or_default();
+    let vars = config_json::layered(vars, &json);
     let mut report = Report::default();
     let state = StateDir::from_vars(|key| vars(key).map(Into::into));
     let file = vars(env::CODEX_OTEL_CONFIG)
         .filter(|path| !path.trim().is_empty())
         .map(PathBuf::from);
-    let configs = match config::destinations_from_env_and_file(vars, file.as_deref(), &state) {
+    let configs = match config::destinations_from_env_and_file(&vars, file.as_deref(), &state) {
         Ok(configs) => configs,
         Err(error) => {
             let fix = "fix the setting named above; errors never show secret values";
@@ -215,6 +232,13 @@ pub async fn check(inputs: &Inputs) -> Report {
     report
         .sections
         .push(("Codex hooks".to_owned(), hook_checks));
+    let settings = settings_path.as_deref().map(|path| (path, settings));
+    let trace_codex = trace_codex::checks(settings, inputs.codex_home.as_deref());
+    if !trace_codex.is_empty() {
+        report
+            .sections
+            .push(("trace-codex compatibility".to_owned(), trace_codex));
+    }
     report
 }
 

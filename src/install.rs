@@ -22,8 +22,10 @@
 //! - Nothing is written when nothing changes. A write is atomic: a temporary file in the same
 //!   directory, flushed to disk, then renamed over the file (over a symlink's target, not the
 //!   link); the file's permission bits are kept.
+//! - `install` then offers to take over trace-codex's `config.json` ([`takeover`]).
 
 mod command;
+pub mod takeover;
 
 pub use command::{hook_binary, hook_command};
 
@@ -211,6 +213,8 @@ pub fn install(args: &InstallArgs) -> anyhow::Result<()> {
         }
     }
     println!("{TRUST_REMINDER}");
+    let codex_home = path.parent().unwrap_or(Path::new("."));
+    takeover::run(codex_home, args.take_over_trace_codex)?;
     Ok(())
 }
 

@@ -27,6 +27,8 @@ pub const PLUGIN_DATA: &str = "PLUGIN_DATA";
 pub const CODEX_HOME: &str = "CODEX_HOME";
 /// The data directory Codex gives the plugin `codex-otel@codex-otel` (`<plugin>-<marketplace>`).
 pub const DATA_DIR_NAME: &str = "codex-otel-codex-otel";
+/// The plugin name of trace-codex, Braintrust's Codex plugin whose settings file this is.
+pub const TRACE_CODEX: &str = "trace-codex";
 /// The file's name inside the data directory.
 pub const FILE_NAME: &str = "config.json";
 /// The key holding the Braintrust API key (the one that makes a readable file unsafe).
@@ -161,12 +163,32 @@ pub fn locate(
         return Some(dir.join(FILE_NAME));
     }
     let codex_home = present(codex_home).or_else(|| home.map(|home| home.join(".codex")))?;
-    Some(
-        codex_home
-            .join("plugins/data")
-            .join(DATA_DIR_NAME)
-            .join(FILE_NAME),
-    )
+    Some(in_codex_home(&codex_home))
+}
+
+/// codex-otel's `config.json` under `codex_home` (the plugin's data directory).
+pub fn in_codex_home(codex_home: &Path) -> PathBuf {
+    codex_home
+        .join("plugins/data")
+        .join(DATA_DIR_NAME)
+        .join(FILE_NAME)
+}
+
+/// trace-codex's `config.json` files under `codex_home` (in its data directories,
+/// `plugins/data/trace-codex-<marketplace>/`), sorted.
+pub fn trace_codex_files(codex_home: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(codex_home.join("plugins/data")) else {
+        return Vec::new();
+    };
+    let prefix = format!("{TRACE_CODEX}-");
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|entry| entry.path().join(FILE_NAME))
+        .filter(|path| path.is_file())
+        .collect();
+    files.sort();
+    files
 }
 
 /// [`locate`] with the variables `vars` returns and this process's `HOME`.
@@ -383,6 +405,17 @@ mod tests {
         let config = ConfigJson::parse(text).expect("valid");
         assert_eq!(config.get("BRAINTRUST_PROJECT"), Some("my-codex-project"));
         assert_eq!(config.get("BRAINTRUST_EVENT_SERVER_RECORD_FILE"), None);
+    }
+
+    #[test]
+    fn trace_codex_settings_files_are_found_in_its_data_directories() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let dir = home.path().join("plugins/data/trace-codex-braintrust");
+        std::fs::create_dir_all(&dir).expect("data");
+        std::fs::write(dir.join("config.json"), "{}").expect("config");
+        let empty = home.path().join("plugins/data/trace-codex-empty");
+        std::fs::create_dir_all(empty).expect("empty");
+        assert_eq!(trace_codex_files(home.path()), [dir.join("config.json")]);
     }
 
     #[test]

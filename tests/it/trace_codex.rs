@@ -5,6 +5,7 @@
 
 use crate::live::{assert_exact_usage, calls_of, outline, session_of, Live};
 use crate::support::receivers::{BT_API_KEY, BT_PROJECT};
+use crate::support::relay::{Relay, Target};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -16,6 +17,19 @@ use std::time::Duration;
 /// The spans a shell call gives, as an outline.
 const SHELL_OUTLINE: &str =
     "invoke_agent codex\n  turn 1\n    chat mock-model\n    execute_tool exec_command\n    chat mock-model\n";
+
+/// How long a slow network holds each piece of a request: a delivery takes longer than Codex
+/// needs to exit after its last hook, so only a hook that waits for delivery sees it done.
+const SLOW_NETWORK: Duration = Duration::from_millis(250);
+
+/// A relay in front of the sink that delays every request by [`SLOW_NETWORK`].
+fn slow_path_to_sink(live: &Live) -> Result<Relay> {
+    let sink = live.sink.base_url();
+    let addr = sink.trim_start_matches("http://").parse()?;
+    Ok(live
+        .runtime
+        .block_on(Relay::start(Target::Slow(addr, SLOW_NETWORK))))
+}
 
 /// Writes `config.json` where Codex points `PLUGIN_DATA` for `codex-otel@codex-otel`.
 fn write_config_json(live: &Live, config: &Value) -> Result<PathBuf> {
@@ -38,17 +52,20 @@ fn span_ids<'a>(spans: impl IntoIterator<Item = &'a Value>) -> BTreeSet<String> 
 }
 
 #[test]
-fn settings_only_in_config_json_deliver_to_braintrust_with_its_project() -> Result<()> {
+fn settings_only_in_config_json_deliver_to_braintrust_with_its_project_before_exec_returns(
+) -> Result<()> {
     let Some(live) = Live::start()? else {
         return Ok(());
     };
+    let relay = slow_path_to_sink(&live)?;
     write_config_json(
         &live,
         &json!({
             "traceToBraintrust": true,
             "apiKey": BT_API_KEY,
             "project": BT_PROJECT,
-            "apiUrl": live.sink.base_url(),
+            "apiUrl": relay.url(),
+            "flushOnTurnEnd": true,
             "port": 52734,
         }),
     )?;
@@ -62,7 +79,7 @@ fn settings_only_in_config_json_deliver_to_braintrust_with_its_project() -> Resu
         .run()?
         .expect_success()?;
     let session = session_of(&run)?;
-    live.flush()?;
+    // No flush: `flushOnTurnEnd` made the Stop and SessionEnd hooks wait for delivery.
     // `received` demands the key and the project in every accepted request's headers.
     let spans = live.received(&session)?;
     assert_eq!(outline(&spans), SHELL_OUTLINE);
@@ -168,7 +185,9 @@ fn the_seed_ci_recipe_word_for_word_delivers_every_span_before_codex_exec_return
     let Some(live) = Live::start()? else {
         return Ok(());
     };
-    // The recipe's environment block and command line; only the API URL points at the sink.
+    let relay = slow_path_to_sink(&live)?;
+    // The recipe's environment block and command line; only the API URL points at the sink,
+    // through a slow network.
     let run = live
         .sandbox
         .exec("please run echo hello")
@@ -178,7 +197,7 @@ fn the_seed_ci_recipe_word_for_word_delivers_every_span_before_codex_exec_return
         .env("BRAINTRUST_API_KEY", BT_API_KEY)
         .env("BRAINTRUST_PROJECT", BT_PROJECT)
         .env("BRAINTRUST_FLUSH_ON_TURN_END", "true")
-        .env("BRAINTRUST_API_URL", live.sink.base_url())
+        .env("BRAINTRUST_API_URL", relay.url())
         .env("CODEX_OTEL_BIN", env!("CARGO_BIN_EXE_codex-otel"))
         .env("CODEX_OTEL_HOME", live.state.path())
         .timeout(Duration::from_secs(60))
@@ -189,5 +208,83 @@ fn the_seed_ci_recipe_word_for_word_delivers_every_span_before_codex_exec_return
     let spans = live.received(&session)?;
     assert_eq!(outline(&spans), SHELL_OUTLINE);
     assert_exact_usage(&spans, &calls_of(&live, &spans)?);
+    Ok(())
+}
+
+/// A marketplace `braintrust` holding a stand-in `trace-codex` plugin (no hooks).
+fn trace_codex_marketplace(dir: &Path) -> Result<()> {
+    let plugin = dir.join("plugins/trace-codex");
+    std::fs::create_dir_all(plugin.join(".codex-plugin"))?;
+    std::fs::create_dir_all(dir.join(".agents/plugins"))?;
+    let manifest = json!({"name": "trace-codex", "version": "0.0.1",
+                          "description": "stand-in for Braintrust's trace-codex"});
+    std::fs::write(
+        plugin.join(".codex-plugin/plugin.json"),
+        manifest.to_string(),
+    )?;
+    let market = json!({"name": "braintrust", "plugins": [{
+        "name": "trace-codex",
+        "source": {"source": "local", "path": "./plugins/trace-codex"},
+        "policy": {"installation": "AVAILABLE", "authentication": "ON_INSTALL"},
+        "category": "Developer tools"
+    }]});
+    std::fs::write(
+        dir.join(".agents/plugins/marketplace.json"),
+        market.to_string(),
+    )?;
+    Ok(())
+}
+
+#[test]
+fn doctor_names_trace_codex_beside_codex_otel_and_install_takes_over_its_settings() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    let market = tempfile::tempdir()?;
+    trace_codex_marketplace(market.path())?;
+    live.sandbox
+        .install_plugin(market.path(), "trace-codex", "braintrust")?;
+    let home = live.sandbox.home();
+    let theirs = home.join("plugins/data/trace-codex-braintrust/config.json");
+    std::fs::create_dir_all(theirs.parent().context("parent")?)?;
+    let settings = json!({"traceToBraintrust": true, "apiKey": BT_API_KEY, "project": BT_PROJECT});
+    std::fs::write(&theirs, settings.to_string())?;
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o600))?;
+
+    let home_arg = home.to_str().context("home")?;
+    let doctor = live.codex_otel(&["doctor", "--offline", "--codex-home", home_arg])?;
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(!doctor.status.success(), "{report}");
+    assert!(
+        report.contains("trace-codex is installed as the plugin trace-codex@braintrust")
+            && report.contains("fix: codex plugin remove trace-codex@braintrust"),
+        "{report}"
+    );
+
+    let install = live.codex_otel(&[
+        "install",
+        "--codex-home",
+        home_arg,
+        "--take-over-trace-codex",
+    ])?;
+    let said = String::from_utf8_lossy(&install.stdout);
+    assert!(install.status.success(), "{said}");
+    let ours = home.join("plugins/data/codex-otel-codex-otel/config.json");
+    assert_eq!(std::fs::read(&ours)?, std::fs::read(&theirs)?, "{said}");
+    assert_eq!(
+        std::fs::metadata(&ours)?.permissions().mode() & 0o777,
+        0o600
+    );
+
+    // The fix doctor gave, run as given, leaves no trace-codex finding.
+    live.sandbox
+        .run_codex(&["plugin", "remove", "trace-codex@braintrust"])?;
+    let doctor = live.codex_otel(&["doctor", "--offline", "--codex-home", home_arg])?;
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(!report.contains("trace-codex is installed"), "{report}");
+    assert!(
+        report.contains("config.json") && report.contains("traceToBraintrust, apiKey, project"),
+        "{report}"
+    );
     Ok(())
 }

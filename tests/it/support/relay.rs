@@ -15,6 +15,9 @@ pub(crate) enum Target {
     To(SocketAddr),
     /// Requests to this receiver, but its answers are never passed back (lost in flight).
     Withhold(SocketAddr),
+    /// Both ways, to this receiver, each piece of a request held back this long first (a slow
+    /// network: nothing arrives sooner than the delay after it was sent).
+    Slow(SocketAddr, std::time::Duration),
 }
 
 /// A running relay; stops (closing every connection) when dropped.
@@ -71,7 +74,7 @@ impl Drop for Relay {
 }
 
 async fn pipe(client: TcpStream, target: Target) {
-    let (Target::To(addr) | Target::Withhold(addr)) = target;
+    let (Target::To(addr) | Target::Withhold(addr) | Target::Slow(addr, _)) = target;
     let Ok(upstream) = TcpStream::connect(addr).await else {
         return;
     };
@@ -87,5 +90,28 @@ async fn pipe(client: TcpStream, target: Target) {
             let _ = up.await;
             std::future::pending::<()>().await;
         }
+        Target::Slow(_, delay) => {
+            drop(up);
+            let up = delayed_copy(&mut client_read, &mut upstream_write, delay);
+            let down = tokio::io::copy(&mut upstream_read, &mut client_write);
+            let _ = tokio::join!(up, down);
+        }
     }
+}
+
+/// Copies `from` to `to`, waiting `delay` before passing on each piece read.
+async fn delayed_copy(
+    from: &mut (impl tokio::io::AsyncRead + Unpin),
+    to: &mut (impl tokio::io::AsyncWrite + Unpin),
+    delay: std::time::Duration,
+) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut buffer = vec![0; 64 * 1024];
+    while let Ok(n @ 1..) = from.read(&mut buffer).await {
+        tokio::time::sleep(delay).await;
+        if to.write_all(&buffer[..n]).await.is_err() {
+            return;
+        }
+    }
+    let _ = to.shutdown().await;
 }
