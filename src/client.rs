@@ -89,7 +89,7 @@ fn render(state: &StateDir, status: Option<&DaemonStatus>) -> String {
     text.push_str(&format!("sessions followed: {}\n", status.sessions.len()));
     for session in &status.sessions {
         text.push_str(&format!(
-            "  {}  journal read {} B, delivered through {} B, {} spans queued{}\n",
+            "  {}  journal read {} B, delivered through {} B, {} spans queued{}{}\n",
             session.session_id,
             session.journal_offset,
             session.exported_offset,
@@ -98,7 +98,8 @@ fn render(state: &StateDir, status: Option<&DaemonStatus>) -> String {
                 " (deferred: spool full)"
             } else {
                 ""
-            }
+            },
+            waiting_words(&session.waiting_for),
         ));
     }
     text.push_str(&format!("destinations: {}\n", status.destinations.len()));
@@ -106,6 +107,17 @@ fn render(state: &StateDir, status: Option<&DaemonStatus>) -> String {
         text.push_str(&render_destination(destination));
     }
     text
+}
+
+/// What a session waiting for secrets needs, for its status line.
+fn waiting_words(missing: &[String]) -> String {
+    match missing {
+        [] => String::new(),
+        names => format!(
+            " (waiting for {}: its spans wait until the environment of a hook or config.json provides it)",
+            names.join(", ")
+        ),
+    }
 }
 
 fn render_destination(d: &DestinationStatus) -> String {
@@ -140,4 +152,19 @@ fn render_destination(d: &DestinationStatus) -> String {
         ));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_waiting_for_secrets_says_which_and_where_they_can_come_from() {
+        assert_eq!(waiting_words(&[]), "");
+        let words = waiting_words(&["BRAINTRUST_API_KEY".to_owned()]);
+        assert!(
+            words.contains("waiting for BRAINTRUST_API_KEY") && words.contains("config.json"),
+            "{words}"
+        );
+    }
 }

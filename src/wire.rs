@@ -63,14 +63,16 @@ impl Route {
     /// The route of an environment given as pairs; names or values that are not UTF-8 are
     /// left out.
     pub fn from_vars(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
-        let wanted = |name: &str| {
-            ROUTE_PREFIXES.iter().any(|p| name.starts_with(p)) || ROUTE_NAMES.contains(&name)
-        };
         let vars = vars.into_iter().filter_map(|(name, value)| {
-            let name = name.into_string().ok().filter(|n| wanted(n))?;
+            let name = name.into_string().ok().filter(|n| Self::carries(n))?;
             Some((name, value.into_string().ok()?))
         });
         Route(vars.collect())
+    }
+
+    /// Whether a route carries the variable `name` ([`ROUTE_PREFIXES`], [`ROUTE_NAMES`]).
+    pub fn carries(name: &str) -> bool {
+        ROUTE_PREFIXES.iter().any(|p| name.starts_with(p)) || ROUTE_NAMES.contains(&name)
     }
 
     /// The value of `name`, if the route has it.
@@ -171,6 +173,9 @@ pub struct SessionStatus {
     /// A full spool refused some of the session's spans; they will be rebuilt from the journal
     /// once it has room.
     pub deferred: bool,
+    /// Secrets the session was first traced with that neither the environment of its latest
+    /// hook nor `config.json` provides: its spans wait in the journal until one does.
+    pub waiting_for: Vec<String>,
 }
 
 /// One destination in a [`DaemonStatus`]. Counters start at zero when the daemon starts;

@@ -15,9 +15,13 @@
 //!   poke rebuilds it from the journal. On shutdown it polls once more and waits for pending
 //!   acknowledgements until its deadline.
 //! - A session still open [`ABANDON_AFTER`] after its last event is closed as it stands.
+//! - A resumed session whose secrets are unavailable ([`MissingSecrets`]) does not start: its
+//!   events wait in the journal, `status` names what it waits for, and every wake (and every
+//!   [`DEFER_RETRY`]) tries again; it does not retire meanwhile.
 
 use super::delivery::{Ack, Batch, DestinationHandle};
 use super::follower::Follower;
+use super::settings::MissingSecrets;
 use super::SessionContext;
 use crate::journal::Checkpoint;
 use crate::record::Recorder;
@@ -50,6 +54,15 @@ pub(crate) enum ActorMessage {
     Status(oneshot::Sender<SessionStatus>),
 }
 
+/// A resumed session that lacks secrets it was first traced with.
+#[derive(Debug)]
+struct Waiting {
+    /// The variables it needs.
+    missing: Vec<String>,
+    /// The latest non-empty route it was woken with.
+    route: Route,
+}
+
 /// The state of one session actor.
 pub(crate) struct Actor {
     session_id: String,
@@ -62,6 +75,8 @@ pub(crate) struct Actor {
     destinations: Vec<DestinationHandle>,
     /// Copies the session's events to its record file, when it has one.
     recorder: Option<Recorder>,
+    /// The session cannot start before it gets these secrets.
+    waiting: Option<Waiting>,
     checkpoint: Checkpoint,
     /// Spans spooled by this actor and not yet acknowledged, by destination key.
     pending: HashMap<String, BTreeSet<SpanId>>,
@@ -93,6 +108,7 @@ impl Actor {
             sampled: true,
             destinations: Vec::new(),
             recorder: None,
+            waiting: None,
             checkpoint,
             pending: HashMap::new(),
             deferred: false,
@@ -118,6 +134,9 @@ impl Actor {
                 }
                 () = tokio::time::sleep(IDLE_RETIRE), if self.is_settled() => break,
                 () = tokio::time::sleep(DEFER_RETRY), if self.deferred => self.rebuild().await,
+                () = tokio::time::sleep(DEFER_RETRY), if self.waiting.is_some() => {
+                    self.retry_waiting().await
+                }
             }
         }
     }
@@ -145,7 +164,11 @@ impl Actor {
         if self.follower.is_some() {
             return;
         }
-        let settings = self.ctx.route_settings(route);
+        let settings = match self.ctx.session_settings(&self.session_id, route) {
+            Ok(settings) => settings,
+            Err(MissingSecrets(missing)) => return self.wait_for(missing, route),
+        };
+        self.waiting = None;
         let config = settings.session;
         self.sampled = config.sampling.keeps(&self.session_id);
         if self.sampled {
@@ -160,6 +183,37 @@ impl Actor {
         }
         self.config = Some(config.clone());
         self.follower = Some(Follower::new(&self.ctx.state, &self.session_id, config));
+    }
+
+    /// The session needs the secrets `missing` before it can start: remembered with the
+    /// latest non-empty route, logged when that changes, and tried again at every wake.
+    fn wait_for(&mut self, missing: Vec<String>, route: &Route) {
+        let previous = self.waiting.take();
+        if previous.as_ref().map(|w| &w.missing) != Some(&missing) {
+            self.ctx.log.write(format_args!(
+                "session {}: waiting for {} (set it, or apiKey in config.json); its events stay in the journal",
+                self.session_id,
+                missing.join(", ")
+            ));
+        }
+        let route = match (route.is_empty(), previous) {
+            (true, Some(previous)) => previous.route,
+            _ => route.clone(),
+        };
+        self.waiting = Some(Waiting { missing, route });
+    }
+
+    /// Tries again to start a waiting session with its latest route (a `config.json` may hold
+    /// the secrets by now).
+    async fn retry_waiting(&mut self) {
+        let route = self
+            .waiting
+            .as_ref()
+            .map(|w| w.route.clone())
+            .unwrap_or_default();
+        self.ensure_started(&route);
+        self.record().await;
+        self.poll().await;
     }
 
     /// Appends the events journaled since the last call to the record file, if the session
@@ -304,7 +358,8 @@ impl Actor {
 
     /// Nothing refused, nothing pending, and no spool holds spans of this session.
     fn is_settled(&self) -> bool {
-        !self.deferred
+        self.waiting.is_none()
+            && !self.deferred
             && self.pending.values().all(BTreeSet::is_empty)
             && self
                 .destinations
@@ -349,6 +404,11 @@ impl Actor {
                 .map(|d| d.queued_for(&self.session_id) as u64)
                 .sum(),
             deferred: self.deferred,
+            waiting_for: self
+                .waiting
+                .as_ref()
+                .map(|w| w.missing.clone())
+                .unwrap_or_default(),
         }
     }
 }

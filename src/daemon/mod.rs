@@ -25,7 +25,9 @@ mod follower;
 mod listener;
 mod metrics;
 mod retry;
+mod route_record;
 mod sessions;
+mod settings;
 mod spool;
 
 pub use crate::journal::retention::{DEFAULT_RETENTION, RETENTION_ENV};
@@ -36,13 +38,10 @@ pub use retry::{
 };
 
 use crate::cli::DaemonArgs;
-use crate::config;
-use crate::export::DestinationConfig;
 use crate::hook::DaemonLock;
 use crate::journal::{retention, Checkpoint};
 use crate::logging::Log;
 use crate::paths::StateDir;
-use crate::session::SessionConfig;
 use crate::wire::Route;
 use anyhow::Context;
 use delivery::Destinations;
@@ -63,15 +62,6 @@ pub const DEFAULT_QUIET: Duration = Duration::from_secs(300);
 /// How long shutdown waits for tasks before giving up on them.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
-/// What one route (a hook's environment plus `config.json`) configures for a session.
-#[derive(Debug)]
-pub(crate) struct RouteSettings {
-    pub(crate) session: SessionConfig,
-    pub(crate) destinations: Vec<DestinationConfig>,
-    /// Where every hook event of the session is recorded ([`crate::record`]).
-    pub(crate) record_file: Option<std::path::PathBuf>,
-}
-
 /// What every session actor shares.
 #[derive(Debug)]
 pub(crate) struct SessionContext {
@@ -83,40 +73,6 @@ pub(crate) struct SessionContext {
 }
 
 impl SessionContext {
-    /// The settings of a hook's environment, with the session's `config.json` filling in what
-    /// it does not set; an empty route (a session resumed at start-up) uses the daemon's own
-    /// environment. Configuration problems are logged; a broken destination setup falls back
-    /// to the local store.
-    pub(crate) fn route_settings(&self, route: &Route) -> RouteSettings {
-        let env = |name: &str| match route.is_empty() {
-            true => std::env::var(name).ok(),
-            false => route.get(name).map(str::to_owned),
-        };
-        let (json, problem) = config::config_json::load_from(env);
-        if let Some(problem) = problem {
-            self.log.error(&problem);
-        }
-        let lookup = config::config_json::layered(env, &json);
-        let (session, problems) = config::session::session_config(&lookup);
-        for problem in problems {
-            self.log.write(problem);
-        }
-        let file = lookup(config::env::CODEX_OTEL_CONFIG).map(std::path::PathBuf::from);
-        let destinations =
-            config::destinations_from_env_and_file(&lookup, file.as_deref(), &self.state)
-                .unwrap_or_else(|error| {
-                    self.log.error(&error);
-                    config::destinations_from_env_and_file(|_| None, None, &self.state)
-                        .unwrap_or_default()
-                });
-        let record_file = lookup(config::config_json::RECORD_FILE).map(std::path::PathBuf::from);
-        RouteSettings {
-            session,
-            destinations,
-            record_file,
-        }
-    }
-
     /// Sessions with a journal, whose events may not all be delivered.
     pub(crate) fn journaled_sessions(&self) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(self.state.journal_dir()) else {

@@ -288,3 +288,69 @@ fn doctor_names_trace_codex_beside_codex_otel_and_install_takes_over_its_setting
     );
     Ok(())
 }
+
+/// Stops the daemon and waits until it is gone, so nothing of the first run stays in memory.
+fn stop_daemon(live: &Live) -> Result<()> {
+    live.codex_otel(&["stop"])?;
+    wait_for_status(live, "no daemon running")
+}
+
+/// Waits (bounded) until `codex-otel status` prints `text`.
+fn wait_for_status(live: &Live, text: &str) -> Result<()> {
+    let mut status = String::new();
+    for _ in 0..150 {
+        status = String::from_utf8(live.codex_otel(&["status"])?.stdout)?;
+        if status.contains(text) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    anyhow::bail!("status never said {text:?}:\n{status}")
+}
+
+#[test]
+fn a_session_resumed_in_a_clean_environment_continues_its_trace_at_its_first_destination(
+) -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    let first = live.exec("please run echo hello").run()?.expect_success()?;
+    let session = session_of(&first)?;
+    live.flush()?;
+    assert_eq!(outline(&live.received(&session)?), SHELL_OUTLINE);
+    stop_daemon(&live)?;
+
+    // A clean shell: no Braintrust variable, and no key in any config.json.
+    let resumed = live
+        .sandbox
+        .exec_resume(&session, "NOTOOL second turn")
+        .env("CODEX_OTEL_BIN", env!("CARGO_BIN_EXE_codex-otel"))
+        .env("CODEX_OTEL_HOME", live.state.path())
+        .timeout(Duration::from_secs(60))
+        .run()?
+        .expect_success()?;
+    assert_eq!(session_of(&resumed)?, session);
+    wait_for_status(&live, "waiting for BRAINTRUST_API_KEY")?;
+    assert_eq!(outline(&live.received(&session)?), SHELL_OUTLINE);
+    let store = codex_otel::paths::StateDir::new(live.state.path()).store_dir();
+    let stored = codex_otel::export::file::list_sessions(&store).unwrap_or_default();
+    assert!(stored.is_empty(), "the resumed spans went elsewhere");
+
+    // The key alone arrives in config.json: everything else is the first run's route.
+    write_config_json(&live, &json!({"apiKey": BT_API_KEY}))?;
+    live.flush()?;
+    let spans = live.received(&session)?;
+    assert_eq!(
+        outline(&spans),
+        format!("{SHELL_OUTLINE}  invoke_agent codex\n    turn 2\n      chat mock-model\n")
+    );
+    assert_exact_usage(&spans, &calls_of(&live, &spans)?);
+    let route = std::fs::read_dir(live.state.path().join("routes"))?
+        .map(|entry| std::fs::read_to_string(entry?.path()))
+        .collect::<Result<String, _>>()?;
+    assert!(
+        route.contains(BT_PROJECT) && !route.contains(BT_API_KEY),
+        "{route}"
+    );
+    Ok(())
+}
