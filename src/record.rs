@@ -12,7 +12,8 @@
 //!   `O_APPEND` file, so batches of different sessions never interleave.
 //! - How far each session's journal is recorded lives in `records/<session>.offset` under the
 //!   state directory, so a daemon restart neither repeats nor skips events (a crash between the
-//!   append and that update can repeat one batch).
+//!   append and that update can repeat one batch); retention removes it with the journal
+//!   ([`forget`]).
 
 use crate::journal::{self, JournalReader};
 use crate::paths::StateDir;
@@ -57,14 +58,26 @@ pub struct Recorder {
     redactor: Redactor,
 }
 
+/// `records/<session>.offset` under the state directory.
+fn offset_path(state: &StateDir, session_id: &str) -> PathBuf {
+    let name = format!("{}.offset", StateDir::session_file_stem(session_id));
+    state.root().join("records").join(name)
+}
+
+/// Forgets how far `session_id` was recorded, once its journal is removed (a new journal
+/// starts at offset 0 again).
+pub fn forget(state: &StateDir, session_id: &str) -> io::Result<()> {
+    match std::fs::remove_file(offset_path(state, session_id)) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+        _ => Ok(()),
+    }
+}
+
 impl Recorder {
     /// Records `session_id` into `file` from where an earlier recorder stopped; `redactor`
     /// cleans every payload.
     pub fn new(state: &StateDir, session_id: &str, file: PathBuf, redactor: Redactor) -> Self {
-        let offset_file = state.root().join("records").join(format!(
-            "{}.offset",
-            StateDir::session_file_stem(session_id)
-        ));
+        let offset_file = offset_path(state, session_id);
         let offset = std::fs::read_to_string(&offset_file)
             .ok()
             .and_then(|text| text.trim().parse().ok())
@@ -230,6 +243,24 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&target).expect("read"), "");
         // Nothing was marked recorded: a fixed path gets the event later.
         assert!(!dir.path().join("state/records").exists());
+    }
+
+    #[test]
+    fn a_forgotten_session_is_recorded_from_the_start_of_its_new_journal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = StateDir::new(dir.path().join("state"));
+        let file = dir.path().join("record.ndjson");
+        journal_event(&state, "s1", 1, "echo hi");
+        journal_event(&state, "s1", 2, "echo again");
+        let mut recorder = Recorder::new(&state, "s1", file.clone(), Redactor::default());
+        assert_eq!(recorder.record().expect("record"), 2);
+        std::fs::remove_file(state.journal_file("s1")).expect("retention");
+        forget(&state, "s1").expect("forget");
+        forget(&state, "s1").expect("forgetting twice is fine");
+        journal_event(&state, "s1", 3, "ls");
+        let mut again = Recorder::new(&state, "s1", file.clone(), Redactor::default());
+        assert_eq!(again.record().expect("record"), 1);
+        assert_eq!(lines(&file).len(), 3);
     }
 
     #[test]

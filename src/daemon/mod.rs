@@ -240,10 +240,23 @@ async fn sweep_journals(ctx: Arc<SessionContext>, retention: Duration) {
             .collect();
         let state = ctx.state.clone();
         let swept = tokio::task::spawn_blocking(move || {
-            retention::sweep(&state, retention, SystemTime::now(), &spooled)
+            let swept = retention::sweep(&state, retention, SystemTime::now(), &spooled);
+            let forgotten = swept.removed.iter().flat_map(|stem| {
+                [
+                    route_record::forget(&state, stem),
+                    crate::record::forget(&state, stem),
+                ]
+            });
+            let problems: Vec<std::io::Error> = forgotten.filter_map(Result::err).collect();
+            (swept, problems)
         })
         .await;
-        let Ok(swept) = swept else { continue };
+        let Ok((swept, forget_problems)) = swept else {
+            continue;
+        };
+        for problem in &forget_problems {
+            ctx.log.error(problem);
+        }
         if !swept.removed.is_empty() {
             ctx.log.write(format_args!(
                 "retention: removed the journals of {} delivered sessions",

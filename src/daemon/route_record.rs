@@ -12,6 +12,7 @@
 //!   `config.json`. A secret the session had that neither provides now is missing: the session
 //!   then waits (its events stay in the journal) until one does.
 //! - Secrets never reach the disk: API keys, tokens, passwords and header values.
+//! - Retention removes it with the session's journal ([`forget`]).
 
 use crate::paths::StateDir;
 use crate::wire::Route;
@@ -139,6 +140,14 @@ impl RouteRecord {
     }
 }
 
+/// Removes the record of `session_id` (with its journal, by retention).
+pub(crate) fn forget(state: &StateDir, session_id: &str) -> io::Result<()> {
+    match std::fs::remove_file(path(state, session_id)) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+        _ => Ok(()),
+    }
+}
+
 /// `routes/<session>.json` under the state directory.
 fn path(state: &StateDir, session_id: &str) -> PathBuf {
     state
@@ -237,5 +246,7 @@ mod tests {
         assert_eq!(RouteRecord::load(&state, "s").expect("load"), Some(first()));
         std::fs::write(path(&state, "s"), "{").expect("damage");
         assert!(RouteRecord::load(&state, "s").is_err());
+        forget(&state, "s").expect("forget");
+        assert!(RouteRecord::load(&state, "s").expect("gone").is_none());
     }
 }

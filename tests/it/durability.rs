@@ -597,11 +597,13 @@ fn journals_of_delivered_sessions_go_after_the_retention_and_open_ones_stay() {
     let state = rig.home.state();
     let files = |id: &str| {
         let journal = state.journal_file(id).exists();
-        (journal, Checkpoint::path(&state, id).exists())
+        let route = format!("routes/{}.json", StateDir::session_file_stem(id));
+        let route = state.root().join(route).exists();
+        (journal, Checkpoint::path(&state, id).exists(), route)
     };
     wait_for("the delivered session's journal to go", TIMEOUT, || {
-        (files(&feeds[0].session_id) == (false, false)).then_some(())
+        (files(&feeds[0].session_id) == (false, false, false)).then_some(())
     });
-    assert_eq!(files(&feeds[1].session_id), (true, true));
+    assert_eq!(files(&feeds[1].session_id), (true, true, true));
     assert_eq!(check_complete(&rig.up.spans(), &["shell"]), 0);
 }
