@@ -354,3 +354,30 @@ fn a_session_resumed_in_a_clean_environment_continues_its_trace_at_its_first_des
     );
     Ok(())
 }
+
+#[test]
+fn codex_passes_the_plugin_the_data_directory_config_json_is_looked_for_in() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    // A stand-in hook binary for the plugin's launcher that writes down PLUGIN_DATA.
+    let probe_dir = tempfile::tempdir()?;
+    let seen = probe_dir.path().join("plugin-data");
+    let probe = probe_dir.path().join("probe");
+    let script = format!(
+        "#!/bin/sh\nprintf '%s' \"$PLUGIN_DATA\" > '{}'\ncat >/dev/null\n",
+        seen.display()
+    );
+    std::fs::write(&probe, script)?;
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o755))?;
+    live.sandbox
+        .exec("NOTOOL hello")
+        .env("CODEX_OTEL_HOOK_BIN", &probe)
+        .timeout(Duration::from_secs(60))
+        .run()?
+        .expect_success()?;
+    let plugin_data = std::fs::read_to_string(&seen).context("the probe never ran")?;
+    let expected = codex_otel::config::config_json::in_codex_home(&live.sandbox.home());
+    assert_eq!(Path::new(&plugin_data).join("config.json"), expected);
+    Ok(())
+}
