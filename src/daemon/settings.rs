@@ -106,11 +106,51 @@ impl SessionContext {
                     config::destinations_from_env_and_file(|_| None, None, &self.state)
                         .unwrap_or_default()
                 });
-        let record_file = lookup(config_json::RECORD_FILE).map(PathBuf::from);
+        let record_file = match record_file(lookup(config_json::RECORD_FILE)) {
+            Ok(file) => file,
+            Err(RelativeRecordFile) => {
+                self.log.write(format_args!(
+                    "{} must be an absolute path; not recording",
+                    config_json::RECORD_FILE
+                ));
+                None
+            }
+        };
         RouteSettings {
             session,
             destinations,
             record_file,
         }
+    }
+}
+
+/// A record file setting that is not an absolute path.
+#[derive(Debug, PartialEq, Eq)]
+struct RelativeRecordFile;
+
+/// The record file a setting names: only an absolute path counts (the daemon's working
+/// directory is not the user's).
+fn record_file(value: Option<String>) -> Result<Option<PathBuf>, RelativeRecordFile> {
+    match value.map(PathBuf::from) {
+        Some(path) if !path.is_absolute() => Err(RelativeRecordFile),
+        path => Ok(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_absolute_record_file_is_used() {
+        assert_eq!(record_file(None), Ok(None));
+        assert_eq!(
+            record_file(Some("/r/events.ndjson".into())),
+            Ok(Some(PathBuf::from("/r/events.ndjson")))
+        );
+        assert_eq!(
+            record_file(Some("events.ndjson".into())),
+            Err(RelativeRecordFile)
+        );
     }
 }
