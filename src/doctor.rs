@@ -9,13 +9,16 @@
 //!   proxy, timeout, 401/403, 404, other answers) with its fix. `--offline` sends nothing.
 //! - Hooks: codex-otel is registered with Codex (`hooks.json` or the plugin) for all 12 events,
 //!   its binary exists, the hooks are trusted, and not registered twice ([`hooks`]).
+//! - trace-codex compatibility: codex-otel's `config.json` (the keys it sets, or why it is
+//!   ignored; its settings count in the configuration above) and trace-codex installed beside
+//!   codex-otel, with the command that removes it ([`trace_codex`]).
 //! - The report goes to stdout; any problem makes the command fail (exit 1) after printing.
 
 pub mod hooks;
 pub mod reach;
 pub mod trace_codex;
 
-use crate::config::config_json::{self, ConfigJsonError};
+use crate::config::config_json;
 use crate::config::{self, env};
 use crate::export::otlp::without_credentials;
 use crate::export::{DestinationConfig, DestinationKind, Protocol, Proxy};
@@ -172,15 +175,14 @@ pub async fn check(inputs: &Inputs) -> Report {
         inputs.codex_home.as_deref().and_then(Path::to_str),
         None,
     );
-    let settings = settings_path.as_deref().map_or_else(
-        || {
-            Err(ConfigJsonError::Missing {
-                path: PathBuf::new(),
-            })
-        },
-        config_json::load,
-    );
-    let json = settings.as_ref().cloned().unwrap_or_default();
+    let settings = settings_path
+        .as_deref()
+        .map(|path| (path, config_json::load(path)));
+    let json = settings
+        .as_ref()
+        .and_then(|(_, loaded)| loaded.as_ref().ok())
+        .cloned()
+        .unwrap_or_default();
     let vars = config_json::layered(vars, &json);
     let mut report = Report::default();
     let state = StateDir::from_vars(|key| vars(key).map(Into::into));
@@ -232,7 +234,6 @@ pub async fn check(inputs: &Inputs) -> Report {
     report
         .sections
         .push(("Codex hooks".to_owned(), hook_checks));
-    let settings = settings_path.as_deref().map(|path| (path, settings));
     let trace_codex = trace_codex::checks(settings, inputs.codex_home.as_deref());
     if !trace_codex.is_empty() {
         report
