@@ -189,12 +189,14 @@ fn flush_if_asked(state: &StateDir, payload: &Payload<'_>) -> Result<(), Error> 
 }
 
 /// [`BRAINTRUST_FLUSH_ENV`], else `flushOnTurnEnd` of the plugin's `config.json` (read only
-/// here, at a turn's end: the hook's other events never read it).
+/// here, at a turn's end and when the variable is unset: other events never read it).
 fn braintrust_flush_asked() -> bool {
-    let env = |name: &str| std::env::var(name).ok();
-    let (json, _) = config_json::load_from(env);
-    let lookup = config_json::layered(env, &json);
-    lookup(BRAINTRUST_FLUSH_ENV).is_some_and(|value| is_on(&value))
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let value = env(BRAINTRUST_FLUSH_ENV).or_else(|| {
+        let (json, _) = config_json::load_from(env);
+        json.get(BRAINTRUST_FLUSH_ENV).map(str::to_owned)
+    });
+    value.is_some_and(|value| is_on(&value))
 }
 
 /// True when the variable is set to `1`, `true`, `yes` or `on` (any case).
