@@ -145,7 +145,7 @@ fn settings_check(path: &Path, loaded: Result<ConfigJson, ConfigJsonError>) -> O
 
 /// The checks of this module: codex-otel's `config.json` as loaded from `settings` (when its
 /// place is known), then every trace-codex installation under `codex_home`.
-pub(super) fn checks(
+pub fn checks(
     settings: Option<(&Path, Result<ConfigJson, ConfigJsonError>)>,
     codex_home: Option<&Path>,
 ) -> Vec<Check> {
