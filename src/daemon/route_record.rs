@@ -5,13 +5,13 @@
 //! - Stored once per session, when the daemon first starts following it, as
 //!   `routes/<session>.json` (mode 0600, written atomically) under the state directory: the
 //!   value of every route variable ([`Route::carries`]) the session saw, from its hook's
-//!   environment or its `config.json`, except secrets ([`is_secret`]), plus the names of the
-//!   secrets that were set.
+//!   environment or its `config.json`, except secrets ([`is_secret`], and any value holding a
+//!   URL with credentials), plus the names of the secrets that were set.
 //! - Read back: a route variable comes from the record (set or unset as it was first), any
 //!   other from the current lookup; a secret comes from the current environment or
 //!   `config.json`. A secret the session had that neither provides now is missing: the session
 //!   then waits (its events stay in the journal) until one does.
-//! - Secrets never reach the disk: API keys, tokens, passwords and header values.
+//! - Secrets never reach the disk: API keys, tokens, passwords, header values, URL credentials.
 //! - Retention removes it with the session's journal ([`forget`]).
 
 use crate::paths::StateDir;
@@ -62,6 +62,14 @@ pub(crate) fn is_secret(name: &str) -> bool {
         || name.ends_with("_HEADERS")
 }
 
+/// Whether a value holds a URL with credentials (`scheme://user:password@host`).
+fn has_url_credentials(value: &str) -> bool {
+    value.split("://").skip(1).any(|rest| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        authority.contains('@')
+    })
+}
+
 impl RouteRecord {
     /// What `lookup` says about each of `names` (route variables; others are ignored).
     pub(crate) fn capture<'a>(
@@ -70,12 +78,12 @@ impl RouteRecord {
     ) -> Self {
         let mut record = RouteRecord::default();
         for name in names.into_iter().filter(|name| Route::carries(name)) {
-            match (lookup(name), is_secret(name)) {
-                (None, _) => {}
-                (Some(_), true) => {
+            match lookup(name) {
+                None => {}
+                Some(value) if is_secret(name) || has_url_credentials(&value) => {
                     record.secrets.insert(name.to_owned());
                 }
-                (Some(value), false) => {
+                Some(value) => {
                     record.values.insert(name.to_owned(), value);
                 }
             }
@@ -89,7 +97,8 @@ impl RouteRecord {
         name: &str,
         current: impl Fn(&str) -> Option<String>,
     ) -> Option<String> {
-        match Route::carries(name) && !is_secret(name) {
+        let recorded = Route::carries(name) && !is_secret(name) && !self.secrets.contains(name);
+        match recorded {
             true => self.values.get(name).cloned(),
             false => current(name),
         }
@@ -217,6 +226,30 @@ mod tests {
         );
         assert_eq!(record.get("HOME", &now).as_deref(), Some("/home/v"));
         assert_eq!(record.missing(&now), ["OTEL_EXPORTER_OTLP_HEADERS"]);
+    }
+
+    #[test]
+    fn a_url_with_credentials_is_recorded_by_name_and_taken_from_now() {
+        let names = ["OTEL_EXPORTER_OTLP_ENDPOINT", "BRAINTRUST_API_URL"];
+        let first = lookup(&[
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://user:pw@collector:4318/x",
+            ),
+            ("BRAINTRUST_API_URL", "https://bt.example/a@b"),
+        ]);
+        let record = RouteRecord::capture(names, first);
+        let text = serde_json::to_string(&record).expect("json");
+        assert!(
+            !text.contains("pw@") && text.contains("bt.example"),
+            "{text}"
+        );
+        let now = lookup(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://user:pw2@collector")]);
+        assert_eq!(
+            record.get("OTEL_EXPORTER_OTLP_ENDPOINT", &now).as_deref(),
+            Some("https://user:pw2@collector")
+        );
+        assert!(record.missing(&now).is_empty());
     }
 
     #[test]
