@@ -234,7 +234,8 @@ pub async fn check(inputs: &Inputs) -> Report {
     report
         .sections
         .push(("Codex hooks".to_owned(), hook_checks));
-    let trace_codex = trace_codex::checks(settings, inputs.codex_home.as_deref());
+    let registered = report.hooks.hooks_json.is_some() || report.hooks.plugin.is_some();
+    let trace_codex = trace_codex::checks(settings, inputs.codex_home.as_deref(), registered);
     if !trace_codex.is_empty() {
         report
             .sections

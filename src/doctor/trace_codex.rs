@@ -94,25 +94,34 @@ fn trace_codex_handlers(hooks: &Value) -> usize {
         .count()
 }
 
-/// What to do about one installation.
-fn removal(installed: &Installed) -> Check {
-    let (text, fix) = match installed {
+/// What to do about one installation: a problem beside a registered codex-otel (every
+/// session traced twice), a warning before codex-otel is registered.
+fn removal(installed: &Installed, beside_codex_otel: bool) -> Check {
+    let (place, fix) = match installed {
         Installed::Plugin { id } => (
-            format!("trace-codex is installed as the plugin {id}: every session is traced twice"),
+            format!("trace-codex is installed as the plugin {id}"),
             format!("codex plugin remove {id}"),
         ),
         Installed::Hooks { file, handlers } => (
-            format!(
-                "{} has {handlers} trace-codex handler(s): every session is traced twice",
-                file.display()
-            ),
+            format!("{} has {handlers} trace-codex handler(s)", file.display()),
             format!(
                 "remove the handlers running trace-codex from {}",
                 file.display()
             ),
         ),
     };
-    Check::new(Outcome::Problem, text, Some(&fix))
+    match beside_codex_otel {
+        true => Check::new(
+            Outcome::Problem,
+            format!("{place}: every session is traced twice"),
+            Some(&fix),
+        ),
+        false => Check::new(
+            Outcome::Warning,
+            format!("{place}: once codex-otel is registered, every session is traced twice"),
+            Some(&fix),
+        ),
+    }
 }
 
 /// What codex-otel's own `config.json` (at `path`) contributes.
@@ -144,17 +153,20 @@ fn settings_check(path: &Path, loaded: Result<ConfigJson, ConfigJsonError>) -> O
 }
 
 /// The checks of this module: codex-otel's `config.json` as loaded from `settings` (when its
-/// place is known), then every trace-codex installation under `codex_home`.
+/// place is known), then every trace-codex installation under `codex_home` (a problem when
+/// codex-otel is registered too).
 pub fn checks(
     settings: Option<(&Path, Result<ConfigJson, ConfigJsonError>)>,
     codex_home: Option<&Path>,
+    codex_otel_registered: bool,
 ) -> Vec<Check> {
     let mut checks = Vec::new();
     if let Some((path, loaded)) = settings {
         checks.extend(settings_check(path, loaded));
     }
     if let Some(home) = codex_home {
-        checks.extend(find(home).iter().map(removal));
+        let found = find(home);
+        checks.extend(found.iter().map(|i| removal(i, codex_otel_registered)));
     }
     checks
 }
@@ -189,8 +201,10 @@ mod tests {
                 id: "trace-codex@braintrust".into()
             }]
         );
-        let check = removal(&found[0]);
+        let check = removal(&found[0], true);
         assert_eq!(check.outcome, Outcome::Problem);
+        assert!(check.text.ends_with("every session is traced twice"));
+        assert_eq!(removal(&found[0], false).outcome, Outcome::Warning);
         assert_eq!(
             check.fix.as_deref(),
             Some("codex plugin remove trace-codex@braintrust")
