@@ -1,9 +1,12 @@
 //! Span construction: turns the session state of one finished unit (a turn, a model call, a
 //! tool call, a sub-agent, a run, the session) into a [`SpanRecord`] with GenAI attributes.
 
-use super::attrs::Attrs;
+use super::attrs::{json_object, Attrs, SpanRole};
 use super::ids::{span_id, SpanKey};
-use super::messages::{input_messages_json, output_messages_json, system_instructions_json};
+use super::messages::{
+    input_messages_json, openai_messages, openai_output, output_messages_json,
+    system_instructions_json,
+};
 use super::state::{CallState, RolloutEnd, ToolHooks, ToolState, TurnState};
 use super::SessionConfig;
 use crate::codex::rollout::TokenUsage;
@@ -12,8 +15,12 @@ use crate::span::{AttrValue, SpanEvent, SpanId, SpanKind, SpanRecord, SpanStatus
 use serde_json::json;
 use std::time::SystemTime;
 
-/// Output text that Codex gives a tool call a PreToolUse hook blocked.
+/// Output text that Codex gives a tool call a PreToolUse hook blocked (the rest of the text
+/// holds the hook's reason and the command: content, so never part of the status message).
 const BLOCKED_BY_HOOK: &str = "Command blocked by PreToolUse hook";
+
+/// Longest command shown in a tool span's display name, in characters.
+const MAX_COMMAND_IN_NAME: usize = 80;
 
 /// How Codex ends the output of a tool call the user interrupted.
 const ABORTED_BY_USER: &str = "aborted by user";
@@ -81,19 +88,22 @@ impl Builder<'_> {
 
     /// `invoke_agent …` for the session, a resumed run or a sub-agent.
     pub(crate) fn agent_span(&self, summary: AgentSummary<'_>) -> SpanRecord {
+        let role = summary.extra.get_str(key::CODEX_AGENT_TYPE);
+        let display = agent_display_name(summary.agent_name, role);
         let mut attrs = Attrs::default();
         attrs
             .str(key::OPERATION_NAME, "invoke_agent")
             .str(key::PROVIDER_NAME, "openai")
             .str(key::AGENT_NAME, summary.agent_name)
             .str(key::CONVERSATION_ID, self.session_id)
+            .str(key::SESSION_ID, self.session_id)
             .opt_str(key::REQUEST_MODEL, summary.model)
-            .usage(&summary.usage)
-            .braintrust_type("task", &format!("invoke_agent {}", summary.agent_name))
-            .braintrust_io(summary.input, summary.output)
+            .usage_totals(&summary.usage)
+            .role(SpanRole::Agent, &display)
+            .text_io(summary.input, summary.output)
             .json(
                 key::BRAINTRUST_METADATA,
-                &json!({"session_id": self.session_id, "model": summary.model, "provider": "openai"}),
+                &json!({"session_id": self.session_id, "provider": "openai"}),
             );
         attrs.0.extend(summary.extra.0);
         let name = format!("invoke_agent {}", summary.agent_name);
@@ -124,16 +134,17 @@ impl Builder<'_> {
         let name = format!("turn {}", turn.index);
         let mut attrs = Attrs::default();
         attrs
-            .str(key::CONVERSATION_ID, self.session_id)
+            .str(key::CODEX_SESSION_ID, self.session_id)
+            .str(key::SESSION_ID, self.session_id)
             .str(key::CODEX_THREAD_ID, thread_id)
             .str(key::CODEX_TURN_ID, turn_id)
             .int(key::CODEX_TURN_INDEX, i64::from(turn.index))
-            .opt_str(key::REQUEST_MODEL, turn.model.clone())
-            .usage(&usage)
+            .opt_str(key::CODEX_TURN_MODEL, turn.model.clone())
+            .usage_totals(&usage)
             .opt_str(key::CODEX_TURN_PROMPT, turn.prompt.clone())
             .opt_str(key::CODEX_TURN_OUTPUT, turn.last_assistant_message.clone())
-            .braintrust_type("task", &name)
-            .braintrust_io(
+            .role(SpanRole::Turn, &name)
+            .text_io(
                 turn.prompt.as_deref(),
                 turn.last_assistant_message.as_deref(),
             );
@@ -223,7 +234,11 @@ impl Builder<'_> {
                 key::OUTPUT_MESSAGES,
                 output_messages_json(&call.outputs, reason),
             )
-            .braintrust_type("llm", &format!("chat {model}"))
+            .role(SpanRole::Chat, &chat_display_name(model, compaction))
+            .io(
+                Some(openai_messages(&call.inputs)),
+                Some(openai_output(&call.outputs)),
+            )
             .json(
                 key::BRAINTRUST_METADATA,
                 &json!({"model": model, "provider": "openai"}),
@@ -279,8 +294,11 @@ impl Builder<'_> {
             )
             .str(key::CONVERSATION_ID, self.session_id)
             .str(key::CODEX_TURN_ID, turn_id)
-            .braintrust_type("tool", &tool.name)
-            .braintrust_io(Some(&tool.arguments), result);
+            .role(SpanRole::Tool, &self.tool_display_name(tool))
+            .io(
+                Some(json_object(&tool.arguments, "input")),
+                result.map(|text| json_object(text, "output")),
+            );
         if let Some(code) = tool.exit_code {
             attrs.int(key::CODEX_TOOL_EXIT_CODE, code);
         }
@@ -308,6 +326,66 @@ impl Builder<'_> {
     }
 }
 
+/// A sub-agent's display name: its nickname and role, e.g. `Ada (explorer)`.
+fn agent_display_name(agent_name: &str, role: Option<&str>) -> String {
+    match role {
+        Some(role) => format!("{agent_name} ({role})"),
+        None => format!("invoke_agent {agent_name}"),
+    }
+}
+
+/// A model call's display name: a compaction's summary call says so.
+fn chat_display_name(model: &str, compaction: bool) -> String {
+    if compaction {
+        format!("compaction summary ({model})")
+    } else {
+        format!("chat {model}")
+    }
+}
+
+/// The command a shell tool call ran, from its JSON arguments (`cmd` or `command`).
+fn shell_command(arguments: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(arguments).ok()?;
+    match value.get("cmd").or_else(|| value.get("command"))? {
+        serde_json::Value::String(cmd) => Some(cmd.clone()),
+        serde_json::Value::Array(words) => Some(
+            words
+                .iter()
+                .filter_map(|w| w.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        _ => None,
+    }
+}
+
+/// `$ {command}`, cut to [`MAX_COMMAND_IN_NAME`] characters.
+fn command_display_name(command: &str) -> String {
+    let line = command.lines().next().unwrap_or_default();
+    let mut name: String = line.chars().take(MAX_COMMAND_IN_NAME).collect();
+    if name.len() < command.len() {
+        name.push('…');
+    }
+    format!("$ {name}")
+}
+
+impl Builder<'_> {
+    /// A tool call's display name: the command of a shell call when content is captured
+    /// (redacted), else the tool's name.
+    fn tool_display_name(&self, tool: &ToolState) -> String {
+        let content = &self.config.content;
+        match shell_command(&tool.arguments).filter(|_| content.capture) {
+            Some(mut command) => {
+                if let Some(redactor) = &content.redactor {
+                    redactor.redact(&mut command);
+                }
+                command_display_name(&command)
+            }
+            None => tool.name.clone(),
+        }
+    }
+}
+
 /// The error class and message of a failed tool call, if it failed.
 fn tool_error(tool: &ToolState, result: Option<&str>) -> Option<(&'static str, String)> {
     let Some(result) = result else {
@@ -320,10 +398,7 @@ fn tool_error(tool: &ToolState, result: Option<&str>) -> Option<(&'static str, S
         return Some(("interrupted", "the tool call was interrupted".to_owned()));
     }
     if result.starts_with(BLOCKED_BY_HOOK) {
-        return Some((
-            "blocked_by_hook",
-            result.lines().next().unwrap_or(result).to_owned(),
-        ));
+        return Some(("blocked_by_hook", BLOCKED_BY_HOOK.to_owned()));
     }
     match (tool.exit_code, tool.exec_status.as_deref()) {
         (Some(code), _) if code != 0 => {

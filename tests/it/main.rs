@@ -1,7 +1,9 @@
 //! The integration test binary: every module below is one area of behaviour.
 
+mod backend_totals; // usage summed over every span equals the model API; span kinds, inputs, outputs, display names
 mod codex_smoke; // the real Codex CLI end to end: hooks, rollouts, resume, compaction, plugins
 mod collector; // real receivers: the OTLP sink, rotel from otel-config/rotel, Arize Phoenix
+mod content_off; // content capture off: no prompt, answer, command, output or reason in the exported bytes
 mod destinations; // TLS with a test CA, mutual TLS, gRPC over TLS, CONNECT proxy and NO_PROXY, file tables, resource
 mod doctor; // codex-otel doctor: every diagnosis against local receivers and Codex homes made in the test
 mod durability; // nothing lost, nothing doubled: SIGKILLs, outages, 429/413, full spool, torn files, retention
