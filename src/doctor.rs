@@ -346,7 +346,8 @@ fn hook_checks(home: &Path, hooks: &Hooks) -> Vec<Check> {
             ),
             Some(
                 "run `codex-otel install`, or install the plugin: `codex plugin marketplace add \
-                 <codex-otel checkout>` then `codex plugin add codex-otel@codex-otel`",
+                 \"$(npm root -g)/codex-otel\"` (or a codex-otel checkout) then `codex plugin \
+                 add codex-otel@codex-otel`",
             ),
         )),
         (Some(_), Some(_)) => checks.push(Check::new(

@@ -7,7 +7,7 @@
 //! (they fail instead under `CODEX_OTEL_REQUIRE_CODEX=1`, as in CI, where npm installs Codex).
 
 use crate::support::bin::{run, Home};
-use crate::support::codex::{skip, CodexSandbox};
+use crate::support::codex::{poll, skip, CodexSandbox};
 use crate::support::fake_otlp::FakeOtlp;
 use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
@@ -227,7 +227,8 @@ fn npm_pack_ships_the_shims_the_plugin_and_the_prebuilt_binaries() -> Result<()>
 }
 
 #[test]
-fn the_npm_shims_run_the_native_binaries_and_a_missing_one_is_logged_not_shown() -> Result<()> {
+fn the_npm_shims_pass_stdio_exit_codes_and_signals_and_a_missing_binary_is_only_logged(
+) -> Result<()> {
     let Some(packed) = Packed::build()? else {
         return Ok(());
     };
@@ -249,6 +250,7 @@ fn the_npm_shims_run_the_native_binaries_and_a_missing_one_is_logged_not_shown()
     let hooked = run(shim("codex-otel-hook", &[]), payload.as_bytes());
     assert_eq!((hooked.status.code(), hooked.stdout.len()), (Some(0), 0));
     assert_eq!(state.journal("npm-shim").len(), 1, "stdin reached the hook");
+    assert_sigterm_reaches_the_native_daemon(&prefix)?;
 
     let data = state.outer().join("plugin-data");
     std::fs::remove_dir_all(prefix.native("codex-otel-hook").parent().context("bin")?)?;
@@ -262,6 +264,32 @@ fn the_npm_shims_run_the_native_binaries_and_a_missing_one_is_logged_not_shown()
         log.contains("@codex-otel/linux-x64 is not installed"),
         "{log}"
     );
+    Ok(())
+}
+
+/// `codex-otel daemon` through the npm shim: a SIGTERM sent to the shim (node) stops the
+/// native daemon too, which then ends the shim.
+fn assert_sigterm_reaches_the_native_daemon(prefix: &NpmPrefix) -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let mut shim = Command::new(prefix.bin().join("codex-otel"))
+        .arg("daemon")
+        .env("CODEX_OTEL_HOME", state.path())
+        .stdin(Stdio::null())
+        .spawn()?;
+    let daemon = poll("the daemon's start", Duration::from_secs(30), || {
+        Ok(daemon_pid(state.path()).ok())
+    })?;
+    // SAFETY: kill(2) on the pid of a child not yet reaped.
+    unsafe { libc::kill(shim.id() as libc::pid_t, libc::SIGTERM) };
+    let ended = shim.wait()?;
+    let gone = poll("the daemon's exit", Duration::from_secs(30), || {
+        Ok((!Path::new(&format!("/proc/{daemon}")).exists()).then_some(()))
+    });
+    if gone.is_err() {
+        // SAFETY: kill(2) on the daemon this test started, so that a failure leaks nothing.
+        unsafe { libc::kill(daemon as libc::pid_t, libc::SIGKILL) };
+    }
+    ensure!(gone.is_ok(), "daemon {daemon} outlived its shim ({ended})");
     Ok(())
 }
 
@@ -469,8 +497,8 @@ fn npm_install_g_then_plugin_add_traces_a_real_codex_session_to_a_receiver() -> 
     Ok(())
 }
 
-/// The executable of the daemon that logged `started (pid N)` in `state`'s log.
-fn daemon_exe(state: &Path) -> Result<PathBuf> {
+/// The pid of the daemon that last logged `started (pid N)` in `state`'s log.
+fn daemon_pid(state: &Path) -> Result<u32> {
     let log = std::fs::read_to_string(state.join("codex-otel.log"))?;
     let pid = log
         .lines()
@@ -478,6 +506,12 @@ fn daemon_exe(state: &Path) -> Result<PathBuf> {
         .filter_map(|rest| rest.split(')').next())
         .next_back()
         .with_context(|| format!("no daemon start in:\n{log}"))?;
+    Ok(pid.parse()?)
+}
+
+/// The executable of the daemon that last started in `state`.
+fn daemon_exe(state: &Path) -> Result<PathBuf> {
+    let pid = daemon_pid(state)?;
     Ok(std::fs::read_link(format!("/proc/{pid}/exe"))?)
 }
 

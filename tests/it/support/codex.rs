@@ -114,7 +114,7 @@ fn locate_python() -> Result<Option<PathBuf>> {
 }
 
 /// Polls `ready` until it yields a value or `timeout` passes.
-fn poll<T>(
+pub(crate) fn poll<T>(
     what: &str,
     timeout: Duration,
     mut ready: impl FnMut() -> Result<Option<T>>,
