@@ -9,6 +9,7 @@
 #                 2 minutes on a fresh clone instead of 5; see the README's install section)
 #   make npm      pack the npm packages from the release build into target/npm
 #                 (scripts/build-npm.sh; the tests pack the debug build the same way)
+#   make wheel    build the Python wheel (maturin bin mode, release profile) into target/wheels
 #   make bench    release build + pinned Codex CLI, then benches/bench.py: hook cost inside real
 #                 Codex, the hook process alone, daemon throughput and memory (a table on
 #                 stdout, JSON in target/bench/summary.json; reports targets, never fails on
@@ -16,7 +17,9 @@
 #
 # `make test` first runs .ci/install-receivers.sh (rotel, Arize Phoenix and the OTLP sink's
 # packages, in venvs under .work/; a no-op when they are current) and .ci/install-codex.sh (the
-# pinned Codex CLI under .work/codex; its path is passed to the tests as CODEX_BIN). It then
+# pinned Codex CLI under .work/codex; its path is passed to the tests as CODEX_BIN) and
+# scripts/install-maturin.sh (maturin, which builds the Python wheel, in a venv under
+# .work/maturin; its path is passed as MATURIN_BIN). It then
 # runs `cargo nextest run --all-targets` when cargo-nextest is installed, else
 # `cargo test --all-targets`, and last `cargo package`, which checks what crates.io would get
 # by compiling the packaged crate again (the suite lists it and packs it without compiling). nextest runs each test in its own process, so a test that starts
@@ -30,7 +33,7 @@ CARGO ?= cargo
 DEMO_HOME := .work/demo
 DEMO_SCENARIO := tests/fixtures/codex-0.169/subagent
 
-.PHONY: build test lint install demo npm receivers bench
+.PHONY: build test lint install demo npm wheel receivers bench
 
 build:
 	$(CARGO) build --all-targets
@@ -42,6 +45,8 @@ test: receivers
 	codex_bin=""; \
 	if [ -f .ci/install-codex.sh ]; then codex_bin="$$(bash .ci/install-codex.sh </dev/null)"; fi; \
 	export CODEX_BIN="$$codex_bin"; \
+	maturin_bin="$$(bash scripts/install-maturin.sh </dev/null)"; \
+	export MATURIN_BIN="$$maturin_bin"; \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --all-targets --no-fail-fast; \
 	else \
@@ -66,6 +71,9 @@ demo:
 npm:
 	$(CARGO) build --release
 	bash scripts/build-npm.sh target/release target/npm
+
+wheel:
+	"$$(bash scripts/install-maturin.sh </dev/null)" build --release --out target/wheels
 
 bench:
 	$(CARGO) build --release
