@@ -20,9 +20,10 @@
 # pinned Codex CLI under .work/codex; its path is passed to the tests as CODEX_BIN) and
 # scripts/install-maturin.sh (maturin, which builds the Python wheel, in a venv under
 # .work/maturin; its path is passed as MATURIN_BIN). It then
-# runs `cargo nextest run --all-targets` when cargo-nextest is installed, else
-# `cargo test --all-targets`, and last `cargo package`, which checks what crates.io would get
-# by compiling the packaged crate again (the suite lists it and packs it without compiling). nextest runs each test in its own process, so a test that starts
+# runs `cargo package`, which checks what crates.io would get by compiling the packaged crate
+# (the suite lists it and packs it without compiling), then `cargo nextest run --all-targets`
+# when cargo-nextest is installed, else `cargo test --all-targets` (last, so the test runner's
+# summary closes the output). nextest runs each test in its own process, so a test that starts
 # real servers cannot leave state behind for another, and it reports slow tests. Set
 # CODEX_OTEL_REQUIRE_RECEIVERS=1 (as .ci/run does) to make a missing receiver a failure
 # instead of a printed skip.
@@ -47,12 +48,12 @@ test: receivers
 	export CODEX_BIN="$$codex_bin"; \
 	maturin_bin="$$(bash scripts/install-maturin.sh </dev/null)"; \
 	export MATURIN_BIN="$$maturin_bin"; \
+	$(CARGO) package --locked --allow-dirty; \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --all-targets --no-fail-fast; \
 	else \
 		$(CARGO) test --all-targets --no-fail-fast; \
 	fi
-	$(CARGO) package --locked --allow-dirty
 
 lint:
 	$(CARGO) fmt --all --check
