@@ -8,10 +8,12 @@
 //!   is named (DNS, connection refused, TLS unknown CA / name / expiry / client certificate,
 //!   proxy, timeout, 401/403, 404, other answers) with its fix. `--offline` sends nothing.
 //! - Hooks: codex-otel is registered with Codex (`hooks.json` or the plugin) for all 12 events,
-//!   its binary exists, the hooks are trusted, and not registered twice ([`hooks`]).
+//!   its binary exists, the hooks are trusted, and not registered twice ([`hooks`]); the
+//!   plugin's launcher finds a binary and left no "no binary" line in its log ([`launcher`]).
 //! - The report goes to stdout; any problem makes the command fail (exit 1) after printing.
 
 pub mod hooks;
+pub mod launcher;
 pub mod reach;
 
 use crate::config::{self, env};
@@ -204,7 +206,11 @@ pub async fn check(inputs: &Inputs) -> Report {
     let hook_checks = match &inputs.codex_home {
         Some(home) => {
             report.hooks = hooks::inspect(home);
-            hook_checks(home, &report.hooks)
+            let mut checks = hook_checks(home, &report.hooks);
+            if let Some(plugin) = &report.hooks.plugin {
+                checks.extend(launcher::checks(home, plugin, &inputs.vars));
+            }
+            checks
         }
         None => vec![Check::new(
             Outcome::Problem,
@@ -340,7 +346,8 @@ fn hook_checks(home: &Path, hooks: &Hooks) -> Vec<Check> {
             ),
             Some(
                 "run `codex-otel install`, or install the plugin: `codex plugin marketplace add \
-                 <codex-otel checkout>` then `codex plugin add codex-otel@codex-otel`",
+                 \"$(npm root -g)/codex-otel\"` (or a codex-otel checkout) then `codex plugin \
+                 add codex-otel@codex-otel`",
             ),
         )),
         (Some(_), Some(_)) => checks.push(Check::new(
