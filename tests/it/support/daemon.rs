@@ -419,7 +419,8 @@ pub(crate) fn distinct<'a>(
     (unique, repeats)
 }
 
-/// Every chat span of `trace` carries its model call's exact usage, and the root the sum.
+/// Every chat span of `trace` carries its model call's exact usage, and the root the sum as
+/// `codex.usage.*`.
 pub(crate) fn assert_usage(trace: &BTreeMap<SpanId, SpanRecord>, calls: &[ModelCall]) {
     let keys = [
         key::USAGE_INPUT_TOKENS,
@@ -453,7 +454,13 @@ pub(crate) fn assert_usage(trace: &BTreeMap<SpanId, SpanRecord>, calls: &[ModelC
         .values()
         .find(|s| s.parent_span_id.is_none())
         .expect("a root span");
-    for (name, total) in keys.iter().zip(totals) {
+    let total_keys = [
+        key::CODEX_USAGE_INPUT_TOKENS,
+        key::CODEX_USAGE_CACHE_READ_INPUT_TOKENS,
+        key::CODEX_USAGE_OUTPUT_TOKENS,
+        key::CODEX_USAGE_REASONING_OUTPUT_TOKENS,
+    ];
+    for (name, total) in total_keys.iter().zip(totals) {
         assert_eq!(root.int_attr(name), Some(total), "session total {name}");
     }
 }
