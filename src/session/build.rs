@@ -7,6 +7,7 @@ use super::messages::{
     input_messages_json, openai_messages, openai_output, output_messages_json,
     system_instructions_json,
 };
+use super::names::{agent_display_name, chat_display_name, tool_display_name};
 use super::state::{CallState, RolloutEnd, ToolHooks, ToolState, TurnState};
 use super::SessionConfig;
 use crate::codex::rollout::TokenUsage;
@@ -18,9 +19,6 @@ use std::time::SystemTime;
 /// Output text that Codex gives a tool call a PreToolUse hook blocked (the rest of the text
 /// holds the hook's reason and the command: content, so never part of the status message).
 const BLOCKED_BY_HOOK: &str = "Command blocked by PreToolUse hook";
-
-/// Longest command shown in a tool span's display name, in characters.
-const MAX_COMMAND_IN_NAME: usize = 80;
 
 /// How Codex ends the output of a tool call the user interrupted.
 const ABORTED_BY_USER: &str = "aborted by user";
@@ -294,7 +292,10 @@ impl Builder<'_> {
             )
             .str(key::CONVERSATION_ID, self.session_id)
             .str(key::CODEX_TURN_ID, turn_id)
-            .role(SpanRole::Tool, &self.tool_display_name(tool))
+            .role(
+                SpanRole::Tool,
+                &tool_display_name(&tool.name, &tool.arguments, &self.config.content),
+            )
             .io(
                 Some(json_object(&tool.arguments, "input")),
                 result.map(|text| json_object(text, "output")),
@@ -323,66 +324,6 @@ impl Builder<'_> {
             events,
             status,
         })
-    }
-}
-
-/// A sub-agent's display name: its nickname and role, e.g. `Ada (explorer)`.
-fn agent_display_name(agent_name: &str, role: Option<&str>) -> String {
-    match role {
-        Some(role) => format!("{agent_name} ({role})"),
-        None => format!("invoke_agent {agent_name}"),
-    }
-}
-
-/// A model call's display name: a compaction's summary call says so.
-fn chat_display_name(model: &str, compaction: bool) -> String {
-    if compaction {
-        format!("compaction summary ({model})")
-    } else {
-        format!("chat {model}")
-    }
-}
-
-/// The command a shell tool call ran, from its JSON arguments (`cmd` or `command`).
-fn shell_command(arguments: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(arguments).ok()?;
-    match value.get("cmd").or_else(|| value.get("command"))? {
-        serde_json::Value::String(cmd) => Some(cmd.clone()),
-        serde_json::Value::Array(words) => Some(
-            words
-                .iter()
-                .filter_map(|w| w.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        _ => None,
-    }
-}
-
-/// `$ {command}`, cut to [`MAX_COMMAND_IN_NAME`] characters.
-fn command_display_name(command: &str) -> String {
-    let line = command.lines().next().unwrap_or_default();
-    let mut name: String = line.chars().take(MAX_COMMAND_IN_NAME).collect();
-    if name.len() < command.len() {
-        name.push('…');
-    }
-    format!("$ {name}")
-}
-
-impl Builder<'_> {
-    /// A tool call's display name: the command of a shell call when content is captured
-    /// (redacted), else the tool's name.
-    fn tool_display_name(&self, tool: &ToolState) -> String {
-        let content = &self.config.content;
-        match shell_command(&tool.arguments).filter(|_| content.capture) {
-            Some(mut command) => {
-                if let Some(redactor) = &content.redactor {
-                    redactor.redact(&mut command);
-                }
-                command_display_name(&command)
-            }
-            None => tool.name.clone(),
-        }
     }
 }
 
