@@ -88,6 +88,13 @@ fn render(state: &StateDir, status: Option<&DaemonStatus>) -> String {
     );
     text.push_str(&format!("sessions followed: {}\n", status.sessions.len()));
     for session in &status.sessions {
+        if session.busy {
+            text.push_str(&format!(
+                "  {}  busy: did not answer within the status wait (reading, or stuck)\n",
+                session.session_id
+            ));
+            continue;
+        }
         text.push_str(&format!(
             "  {}  journal read {} B, delivered through {} B, {} spans queued{}\n",
             session.session_id,

@@ -15,6 +15,9 @@
 //!   poke rebuilds it from the journal. On shutdown it polls once more and waits for pending
 //!   acknowledgements until its deadline.
 //! - A session still open [`ABANDON_AFTER`] after its last event is closed as it stands.
+//! - A poll is bounded ([`super::follower`]); when input is left the actor polls again after
+//!   answering its waiting messages, so a huge transcript never makes status, flush or stop
+//!   wait on it.
 
 use super::delivery::{Ack, Batch, DestinationHandle};
 use super::follower::Follower;
@@ -64,6 +67,8 @@ pub(crate) struct Actor {
     pending: HashMap<String, BTreeSet<SpanId>>,
     /// A spool refused spans: they are rebuilt from the journal later.
     deferred: bool,
+    /// The last poll stopped at its bound with input left: poll again once messages are seen.
+    unread: bool,
     flushers: Vec<oneshot::Sender<()>>,
     acks: (mpsc::UnboundedSender<Ack>, mpsc::UnboundedReceiver<Ack>),
 }
@@ -92,6 +97,7 @@ impl Actor {
             checkpoint,
             pending: HashMap::new(),
             deferred: false,
+            unread: false,
             flushers: Vec::new(),
             acks: mpsc::unbounded_channel(),
         }
@@ -112,6 +118,7 @@ impl Actor {
                     self.drain().await;
                     break;
                 }
+                () = std::future::ready(()), if self.unread => self.poll().await,
                 () = tokio::time::sleep(IDLE_RETIRE), if self.is_settled() => break,
                 () = tokio::time::sleep(DEFER_RETRY), if self.deferred => self.rebuild().await,
             }
@@ -174,6 +181,7 @@ impl Actor {
         .await
         .unwrap_or_else(|_| unreachable_follower(&self.session_id));
         self.follower = follower;
+        self.unread = outcome.more;
         let mut spans = outcome.spans;
         if let Some(follower) = self.follower.as_mut() {
             let abandoned = follower
@@ -264,9 +272,11 @@ impl Actor {
         }
     }
 
-    /// Nothing refused, nothing pending, and no spool holds spans of this session.
+    /// Nothing refused, nothing left unread, nothing pending, and no spool holds spans of this
+    /// session.
     fn is_settled(&self) -> bool {
         !self.deferred
+            && !self.unread
             && self.pending.values().all(BTreeSet::is_empty)
             && self
                 .destinations
@@ -311,6 +321,7 @@ impl Actor {
                 .map(|d| d.queued_for(&self.session_id) as u64)
                 .sum(),
             deferred: self.deferred,
+            busy: false,
         }
     }
 }

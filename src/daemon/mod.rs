@@ -3,8 +3,10 @@
 //!
 //! Life cycle: the first hook that finds no daemon starts one (see [`crate::hook`]). On start
 //! the daemon takes `daemon.lock` (another daemon holding it means this one exits at once),
-//! binds `daemon.sock` (mode 0600 in the 0700 state directory), and wakes every session whose
-//! journal has events not yet delivered, so events written while no daemon ran are traced. It
+//! turns core dumps off ([`harden`]), binds `daemon.sock` (mode 0600 in the 0700 state
+//! directory; [`StateDir::socket`] says where a long state path puts it), and wakes every
+//! session whose journal has events not yet delivered, so events written while no daemon ran
+//! are traced. It
 //! exits after [`DEFAULT_QUIET`] without sessions or deliveries, or on SIGTERM/SIGINT/`stop`,
 //! draining in order: the listener stops, each session actor polls once more and waits for its
 //! acknowledgements (bounded), then the delivery tasks stop; what they did not deliver waits
@@ -22,6 +24,7 @@ mod actor;
 mod courier;
 mod delivery;
 mod follower;
+mod harden;
 mod listener;
 mod metrics;
 mod retry;
@@ -127,6 +130,9 @@ pub fn main(args: &DaemonArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let log = Log::new(&state, "daemon").with_stderr(args.foreground);
+    if let Err(error) = harden::disable_core_dumps() {
+        log.write(format_args!("cannot turn core dumps off: {error}"));
+    }
     let quiet = std::env::var(QUIET_ENV)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -136,7 +142,7 @@ pub fn main(args: &DaemonArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let listener = bind(&state)?;
         let cancel = CancellationToken::new();
         spawn_signal_handler(cancel.clone());
@@ -145,12 +151,22 @@ pub fn main(args: &DaemonArgs) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(state.socket());
         log.write("stopped");
         Ok(())
-    })
+    });
+    // A blocking read that never returns must not keep the process (and its lock) alive.
+    runtime.shutdown_timeout(BLOCKING_EXIT_DEADLINE);
+    result
 }
+
+/// How long the exiting daemon waits for blocking reads still running before it exits anyway.
+const BLOCKING_EXIT_DEADLINE: Duration = Duration::from_secs(1);
 
 /// Binds the daemon socket, replacing a stale one (the lock proves no daemon owns it).
 fn bind(state: &StateDir) -> anyhow::Result<UnixListener> {
     let path = state.socket();
+    if let Some(dir) = path.parent() {
+        StateDir::ensure_private_dir(dir)
+            .with_context(|| format!("refusing the socket directory {}", dir.display()))?;
+    }
     let _ = std::fs::remove_file(&path);
     let listener =
         UnixListener::bind(&path).with_context(|| format!("binding {}", path.display()))?;

@@ -59,6 +59,9 @@ pub const SESSION_END_FLUSH_TIMEOUT: Duration = Duration::from_millis(2500);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The state directory is not this user's own private directory: nothing is recorded.
+    #[error("refusing the state directory")]
+    StateDir(#[source] io::Error),
     /// Reading stdin failed.
     #[error("cannot read the payload from stdin")]
     Stdin(#[source] io::Error),
@@ -126,6 +129,7 @@ pub fn run(_args: &HookArgs) -> ExitCode {
 /// Journals the event on stdin, then tells the daemon.
 fn record(state: &StateDir, log: &Log, received_at: SystemTime) -> Result<(), Error> {
     let input = read_capped(io::stdin().lock(), journal::MAX_EVENT_BYTES)?;
+    state.prepare().map_err(Error::StateDir)?;
     let payload = Payload::parse(&input).map_err(Error::Payload)?;
     journal::append(state, payload.session_id(), received_at, payload.json())
         .map_err(Error::Journal)?;

@@ -15,4 +15,5 @@ mod parsers; // Codex hook and rollout parsers never panic on arbitrary or damag
 mod plugin; // the shipped Codex plugin and `codex-otel install`, run with the real Codex CLI
 mod protocols; // export over http/protobuf, http/json, grpc: gzip, headers, Braintrust, limits, fan-out
 mod replay; // recorded Codex sessions → golden span trees and exact token numbers
+mod security; // hostile local users and inputs: squatted sockets and state directories, planted symlinks, FIFO and device transcripts, long state paths
 mod support; // fixtures, span-tree comparison, receivers and the real binaries
