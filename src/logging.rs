@@ -105,6 +105,30 @@ impl Log {
     }
 }
 
+/// Longest text from the network kept by [`sanitize_remote_text`], in characters.
+pub const MAX_REMOTE_TEXT_CHARS: usize = 512;
+
+/// Text that came from the network (an error body, a receiver's message), made safe for a
+/// terminal or a log: URLs lose their credentials and query values, escape sequences and
+/// other control characters become spaces, and the text is cut at
+/// [`MAX_REMOTE_TEXT_CHARS`] (marked with `…`).
+pub fn sanitize_remote_text(text: &str) -> String {
+    let words = text.split(' ').map(|word| match word.find("://") {
+        Some(_) => crate::export::otlp::without_credentials(word),
+        None => word.to_owned(),
+    });
+    let joined = words.collect::<Vec<_>>().join(" ");
+    let mut clean: String = joined
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_REMOTE_TEXT_CHARS)
+        .collect();
+    if joined.chars().count() > MAX_REMOTE_TEXT_CHARS {
+        clean.push('…');
+    }
+    clean
+}
+
 /// Displays an error followed by its sources, joined with `: ` (as [`Log::error`] writes it).
 #[derive(Debug, Clone, Copy)]
 pub struct Chain<'a>(pub &'a dyn std::error::Error);
@@ -161,6 +185,17 @@ mod tests {
         assert!(text.ends_with("fresh\n") && text.len() < 100, "{text}");
         let rotated = dir.path().join("codex-otel.log.1");
         assert_eq!(std::fs::metadata(rotated).unwrap().len(), MAX_LOG_BYTES + 1);
+    }
+
+    #[test]
+    fn remote_text_loses_escapes_control_characters_url_secrets_and_length() {
+        let hostile = "boom \x1b]0;pwned\x07\x1b[2J for url (https://h/v1?key=sk-1)\r\n";
+        let clean = sanitize_remote_text(hostile);
+        assert!(!clean.chars().any(char::is_control), "{clean:?}");
+        assert!(!clean.contains("sk-1"), "{clean}");
+        assert!(clean.contains("https://h/v1?key=<redacted>"), "{clean}");
+        let long = sanitize_remote_text(&"x".repeat(10_000));
+        assert_eq!(long.chars().count(), MAX_REMOTE_TEXT_CHARS + 1);
     }
 
     #[test]
