@@ -68,10 +68,11 @@ impl StateDir {
         private::ensure_private_dir(dir)
     }
 
-    /// Opens `path` for appending, creating it with mode 0600; refuses to follow a symlink, so
+    /// Opens `path` for appending (and reading back), creating it with mode 0600; refuses to follow a symlink, so
     /// a planted link cannot redirect our writes, and refuses a file another user owns.
     pub fn open_private_append(path: &Path) -> io::Result<fs::File> {
         let file = fs::OpenOptions::new()
+            .read(true)
             .append(true)
             .create(true)
             .mode(0o600)
