@@ -175,6 +175,9 @@ pub struct SessionStatus {
     /// The session did not answer within the status wait: it is busy reading (or stuck). Its
     /// other figures are unknown (zero).
     pub busy: bool,
+    /// The session's route needs credentials no hook of it has supplied to this daemon: its
+    /// events wait in the journal until one does.
+    pub waiting_for_route: bool,
 }
 
 impl SessionStatus {

@@ -219,8 +219,14 @@ pub async fn run(
         tracker: tracker.clone(),
     });
     let registry = Registry::new(ctx.clone());
+    // The session whose hook started this daemon is routed with the daemon's environment (the
+    // hook's); every other session with its own stored route, or it waits for one.
+    let spawned_for = std::env::var(crate::hook::spawn::SPAWNED_FOR_ENV)
+        .ok()
+        .map(|id| StateDir::session_file_stem(&id));
     for session in ctx.journaled_sessions() {
-        registry.wake(&session, Route::default()).await;
+        let own = spawned_for.as_deref() == Some(session.as_str());
+        registry.wake(&session, own.then(Route::from_env)).await;
     }
     // Spools of the daemon's own destinations deliver even when no session needs waking.
     ctx.destinations

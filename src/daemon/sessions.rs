@@ -32,7 +32,7 @@ impl Registry {
     }
 
     /// Tells `session_id`'s actor to read, starting it when needed.
-    pub(crate) async fn wake(self: &Arc<Self>, session_id: &str, route: Route) {
+    pub(crate) async fn wake(self: &Arc<Self>, session_id: &str, route: Option<Route>) {
         self.touch();
         let inbox = self.inbox(session_id);
         if inbox.send(ActorMessage::Wake(route.clone())).await.is_err() {

@@ -27,7 +27,7 @@ pub use lock::{DaemonLock, LOCK_FD_ENV};
 pub use payload::PayloadError;
 
 use crate::cli::HookArgs;
-use crate::journal;
+use crate::journal::{self, route};
 use crate::logging::Log;
 use crate::paths::StateDir;
 use crate::wire::{self, Request, Response, Route};
@@ -133,14 +133,20 @@ fn record(state: &StateDir, log: &Log, received_at: SystemTime) -> Result<(), Er
     let payload = Payload::parse(&input).map_err(Error::Payload)?;
     journal::append(state, payload.session_id(), received_at, payload.json())
         .map_err(Error::Journal)?;
+    let route = Route::from_env();
     let poke = Request::Poke {
         session_id: payload.session_id().to_owned(),
-        route: Route::from_env(),
+        route: route.clone(),
     };
     match wire::send(&state.socket(), &poke, POKE_TIMEOUT) {
         Ok(()) => flush_if_asked(state, &payload),
         Err(wire::Error::NoDaemon { .. }) => {
-            if let Spawned::Started(pid) = spawn::spawn_if_absent(state)? {
+            // No daemon heard this route: keep its non-secret part for the next one.
+            if let Err(error) = route::store(state, payload.session_id(), &route) {
+                log.write(format_args!("cannot store the session's route: {error}"));
+            }
+            let session = Some(payload.session_id());
+            if let Spawned::Started(pid) = spawn::spawn_if_absent(state, session)? {
                 log.write(format_args!("started the daemon (pid {pid})"));
             }
             Ok(())

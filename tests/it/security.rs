@@ -6,7 +6,9 @@
 //! print why and return.
 
 use crate::support::bin::{run, Home};
-use crate::support::daemon::Daemon;
+use crate::support::daemon::{wait_for, Daemon, Feed};
+use crate::support::fake_otlp::FakeOtlp;
+use codex_otel::wire::{self, Request, Route};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -74,7 +76,7 @@ fn squat(uid: u32, socket: &Path, loot: &Path) -> Child {
         .spawn()
         .expect("start the attacker's listener");
     let ready = PathBuf::from(format!("{socket}.ready"));
-    crate::support::daemon::wait_for("the attacker to listen", Duration::from_secs(10), || {
+    wait_for("the attacker to listen", Duration::from_secs(10), || {
         ready.exists().then_some(())
     });
     child
@@ -147,12 +149,12 @@ fn a_client_refuses_a_socket_another_user_listens_on_before_sending() {
     let dir = attacker_dir(uid, &home, "sockets");
     let (socket, loot) = (dir.join("daemon.sock"), home.outer().join("loot"));
     let mut listener = squat(uid, &socket, &loot);
-    let request = codex_otel::wire::Request::Status;
-    let answer = codex_otel::wire::request(&socket, &request, Duration::from_secs(2));
+    let request = Request::Status;
+    let answer = wire::request(&socket, &request, Duration::from_secs(2));
     let _ = listener.kill();
     let _ = listener.wait();
     assert!(
-        matches!(answer, Err(codex_otel::wire::Error::ForeignPeer { uid: u, .. }) if u == uid),
+        matches!(answer, Err(wire::Error::ForeignPeer { uid: u, .. }) if u == uid),
         "{answer:?}"
     );
     assert!(std::fs::read(&loot).unwrap_or_default().is_empty());
@@ -209,7 +211,7 @@ fn a_hostile_transcript_path_never_wedges_the_daemon() {
         let output = run(home.command(&["hook"]), body.as_bytes());
         assert!(output.status.success());
     }
-    crate::support::daemon::wait_for(
+    wait_for(
         "both sessions to be followed",
         Duration::from_secs(20),
         || {
@@ -246,5 +248,65 @@ fn a_state_directory_with_a_very_long_path_still_gets_a_socket() {
         daemon.wait_exit(Duration::from_secs(30)),
         "stopped after {:?}",
         started.elapsed()
+    );
+}
+
+#[test]
+fn a_restarted_daemon_never_routes_a_session_with_another_sessions_environment() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (a, b) = runtime.block_on(async { (FakeOtlp::http().await, FakeOtlp::http().await) });
+    let home = Home::new();
+    let feed = Feed::fixture("shell", &home.outer().join("shell"));
+    let b_env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", b.url("")),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "authorization=b-secret".to_owned(),
+        ),
+    ];
+    // Session B's hooks ran while no daemon listened: its route's secret stayed in memory.
+    feed.feed(&home, &b_env, 0..feed.steps.len());
+    let stored = std::fs::read_dir(home.state().root().join("routes")).unwrap();
+    for file in stored {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        assert!(!text.contains("b-secret"), "no secret on disk: {text}");
+    }
+    // A daemon started with another environment (session A's) resumes B: B must wait.
+    let daemon = Daemon::start(&home, &[("OTEL_EXPORTER_OTLP_ENDPOINT", a.url(""))]);
+    wait_for(
+        "B to wait for its own route",
+        Duration::from_secs(30),
+        || {
+            let status = daemon.try_status()?;
+            let b_status = status
+                .sessions
+                .iter()
+                .find(|s| s.session_id == feed.session_id)?;
+            b_status.waiting_for_route.then_some(())
+        },
+    );
+    let shown = home.command(&["status"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("waiting for credentials"));
+    // B's own next hook supplies the route again: B's spans go to B, with B's header.
+    let poke = Request::Poke {
+        session_id: feed.session_id.clone(),
+        route: Route::from_vars(b_env.iter().map(|(k, v)| ((*k).into(), v.into()))),
+    };
+    wire::send(&home.state().socket(), &poke, Duration::from_secs(5)).unwrap();
+    assert!(daemon.flush(Duration::from_secs(60)));
+    assert!(
+        a.spans().is_empty(),
+        "A received {} of B's spans",
+        a.spans().len()
+    );
+    assert!(!b.spans().is_empty());
+    let headers = b
+        .received()
+        .iter()
+        .map(|r| r.headers.get("authorization").cloned())
+        .collect::<Vec<_>>();
+    assert!(
+        headers.iter().all(|h| h.as_deref() == Some("b-secret")),
+        "{headers:?}"
     );
 }
