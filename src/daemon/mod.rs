@@ -10,7 +10,9 @@
 //! exits after [`DEFAULT_QUIET`] without sessions or deliveries, or on SIGTERM/SIGINT/`stop`,
 //! draining in order: the listener stops, each session actor polls once more and waits for its
 //! acknowledgements (bounded), then the delivery tasks stop; what they did not deliver waits
-//! in their durable spools for the next daemon.
+//! in their durable spools for the next daemon. Events hooks journaled during the drain (they
+//! found no socket, and the held lock kept them from starting a daemon) make the exiting
+//! daemon start a successor with the lock handed over.
 //!
 //! At start-up, and then every quarter of the retention (between a second and an hour), the
 //! journals and checkpoints of sessions delivered longer ago than [`RETENTION_ENV`] are removed
@@ -147,14 +149,49 @@ pub fn main(args: &DaemonArgs) -> anyhow::Result<()> {
         let cancel = CancellationToken::new();
         spawn_signal_handler(cancel.clone());
         log.write(format_args!("started (pid {})", std::process::id()));
+        let stop_began = cancel.clone().cancelled_owned();
+        let stop_began = tokio::spawn(async move {
+            stop_began.await;
+            SystemTime::now()
+        });
         run(state.clone(), listener, cancel, quiet, log.clone()).await;
         let _ = std::fs::remove_file(state.socket());
         log.write("stopped");
-        Ok(())
+        Ok(stop_began.await.unwrap_or_else(|_| SystemTime::now()))
     });
+    let result = result.map(|since| hand_over_if_events_arrived(&state, since, &_lock, &log));
     // A blocking read that never returns must not keep the process (and its lock) alive.
     runtime.shutdown_timeout(BLOCKING_EXIT_DEADLINE);
     result
+}
+
+/// Hooks that ran while this daemon drained found no socket and could not start a daemon (the
+/// lock is held): when a journal holds events no checkpoint recorded, a successor is started
+/// with the lock handed over, so no journaled event waits for a next hook.
+fn hand_over_if_events_arrived(state: &StateDir, since: SystemTime, lock: &DaemonLock, log: &Log) {
+    let Some(session) = first_unread_since(state, since) else {
+        return;
+    };
+    match crate::hook::spawn::start_holding(lock, state, None) {
+        Ok(pid) => log.write(format_args!(
+            "session {session}: events arrived while stopping; started a successor (pid {pid})"
+        )),
+        Err(error) => log.error(&error),
+    }
+}
+
+/// A session whose journal changed at or after `since` (the drain began) and holds bytes its
+/// checkpoint does not record.
+fn first_unread_since(state: &StateDir, since: SystemTime) -> Option<String> {
+    let entries = std::fs::read_dir(state.journal_dir()).ok()?;
+    entries.flatten().find_map(|entry| {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let session = name.strip_suffix(".ndjson")?;
+        let journal = entry.metadata().ok()?;
+        let offset = Checkpoint::load(state, session).map_or(0, |c| c.journal_offset);
+        let unread = journal.modified().ok()? >= since && journal.len() > offset;
+        unread.then(|| session.to_owned())
+    })
 }
 
 /// How long the exiting daemon waits for blocking reads still running before it exits anyway.

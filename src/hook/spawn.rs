@@ -62,6 +62,16 @@ pub(crate) fn spawn_if_absent(
             return Err(Error::Lock { path, source });
         }
     };
+    start_holding(&lock, state, for_session).map(Spawned::Started)
+}
+
+/// Starts `<program> daemon` handing it `lock`, which the caller holds (a hook that just took
+/// it, or an exiting daemon starting its successor); returns the child's pid.
+pub(crate) fn start_holding(
+    lock: &DaemonLock,
+    state: &StateDir,
+    for_session: Option<&str>,
+) -> Result<u32, Error> {
     let configured = std::env::var_os(DAEMON_BIN_ENV);
     let program = daemon_program(configured, std::env::current_exe).map_err(Error::Exe)?;
     let mut command = Command::new(&program);
@@ -87,7 +97,7 @@ pub(crate) fn spawn_if_absent(
     let child = command
         .spawn()
         .map_err(|source| Error::Spawn { program, source })?;
-    Ok(Spawned::Started(child.id()))
+    Ok(child.id())
 }
 
 /// The program to start as `<program> daemon` (see the module docs): `configured` (the value

@@ -310,3 +310,59 @@ fn a_restarted_daemon_never_routes_a_session_with_another_sessions_environment()
         "{headers:?}"
     );
 }
+
+#[test]
+fn a_hook_fired_while_the_daemon_drains_is_picked_up_by_a_successor() {
+    let home = Home::new();
+    // A destination that refuses connections keeps the draining daemon waiting for its
+    // acknowledgements until the drain deadline: that is the window.
+    let env = [
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://127.0.0.1:9".to_owned(),
+        ),
+        ("CODEX_OTEL_DAEMON_QUIET_SECS", "30".to_owned()),
+    ];
+    let mut daemon = Daemon::start(&home, &env);
+    let feed = Feed::fixture("shell", &home.outer().join("shell"));
+    feed.feed(&home, &env, 0..feed.steps.len());
+    wait_for(
+        "spans waiting for the destination",
+        Duration::from_secs(30),
+        || {
+            let status = daemon.try_status()?;
+            status
+                .sessions
+                .iter()
+                .any(|s| s.pending_spans > 0)
+                .then_some(())
+        },
+    );
+    assert!(home.command(&["stop"]).output().unwrap().status.success());
+    let socket = home.state().socket();
+    wait_for("the listener to close", Duration::from_secs(30), || {
+        let answer = wire::request(&socket, &Request::Status, Duration::from_secs(1));
+        matches!(answer, Err(wire::Error::NoDaemon { .. })).then_some(())
+    });
+    let late = String::from_utf8(payload("UserPromptSubmit", Path::new("/nonexistent")))
+        .unwrap()
+        .replace(SESSION, "late-session");
+    assert!(run(home.command(&["hook"]), late.as_bytes())
+        .status
+        .success());
+    assert!(
+        daemon.wait_exit(Duration::from_secs(60)),
+        "the draining daemon exits"
+    );
+    let successor = wait_for("a successor daemon", Duration::from_secs(30), || {
+        let status = daemon.try_status()?;
+        (status.pid != daemon.pid()).then_some(status)
+    });
+    let log = std::fs::read_to_string(home.state().log_file()).unwrap();
+    // SAFETY: kill sends SIGTERM to the successor this test caused.
+    unsafe { libc::kill(successor.pid as libc::pid_t, libc::SIGTERM) };
+    assert!(
+        log.contains("session late-session: events arrived while stopping"),
+        "{log}"
+    );
+}
