@@ -10,10 +10,12 @@
 //! - State directory: it is this user's own and private, and the daemon socket has a usable
 //!   location, else exactly why not and what to set ([`state`]).
 //! - Hooks: codex-otel is registered with Codex (`hooks.json` or the plugin) for all 12 events,
-//!   its binary exists, the hooks are trusted, and not registered twice ([`hooks`]).
+//!   its binary exists, the hooks are trusted, and not registered twice ([`hooks`]); the
+//!   plugin's launcher finds a binary and left no "no binary" line in its log ([`launcher`]).
 //! - The report goes to stdout; any problem makes the command fail (exit 1) after printing.
 
 pub mod hooks;
+pub mod launcher;
 pub mod reach;
 pub mod state;
 
@@ -210,7 +212,11 @@ pub async fn check(inputs: &Inputs) -> Report {
     let hook_checks = match &inputs.codex_home {
         Some(home) => {
             report.hooks = hooks::inspect(home);
-            hook_checks(home, &report.hooks)
+            let mut checks = hook_checks(home, &report.hooks);
+            if let Some(plugin) = &report.hooks.plugin {
+                checks.extend(launcher::checks(home, plugin, &inputs.vars));
+            }
+            checks
         }
         None => vec![Check::new(
             Outcome::Problem,
@@ -346,7 +352,8 @@ fn hook_checks(home: &Path, hooks: &Hooks) -> Vec<Check> {
             ),
             Some(
                 "run `codex-otel install`, or install the plugin: `codex plugin marketplace add \
-                 <codex-otel checkout>` then `codex plugin add codex-otel@codex-otel`",
+                 \"$(npm root -g)/codex-otel\"` (or a codex-otel checkout) then `codex plugin \
+                 add codex-otel@codex-otel`",
             ),
         )),
         (Some(_), Some(_)) => checks.push(Check::new(

@@ -11,6 +11,7 @@ mod live; // the real Codex CLI traced live: hook → journal → daemon → spa
 mod load; // 50 concurrent sessions × 202 events through hook and daemon: exact traces, bounded RSS
 mod metrics; // GenAI metrics at the fake receiver from replays and the real daemon (periodic flush, flush at stop)
 mod otelcol_configs; // the shipped OpenTelemetry Collector configs, validated structurally
+mod packaging; // npm packages installed into a fresh prefix and traced live, the launcher finding them, cargo package
 mod parsers; // Codex hook and rollout parsers never panic on arbitrary or damaged input
 mod plugin; // the shipped Codex plugin and `codex-otel install`, run with the real Codex CLI
 mod protocols; // export over http/protobuf, http/json, grpc: gzip, headers, Braintrust, limits, fan-out
