@@ -7,6 +7,8 @@
 //!   in a throwaway trace ([`reach`]); the local store is checked for writability. Every failure
 //!   is named (DNS, connection refused, TLS unknown CA / name / expiry / client certificate,
 //!   proxy, timeout, 401/403, 404, other answers) with its fix. `--offline` sends nothing.
+//! - State directory: it is this user's own and private, and the daemon socket has a usable
+//!   location, else exactly why not and what to set ([`state`]).
 //! - Hooks: codex-otel is registered with Codex (`hooks.json` or the plugin) for all 12 events,
 //!   its binary exists, the hooks are trusted, and not registered twice ([`hooks`]); the
 //!   plugin's launcher finds a binary and left no "no binary" line in its log ([`launcher`]).
@@ -15,6 +17,7 @@
 pub mod hooks;
 pub mod launcher;
 pub mod reach;
+pub mod state;
 
 use crate::config::{self, env};
 use crate::export::otlp::without_credentials;
@@ -169,6 +172,9 @@ pub async fn check(inputs: &Inputs) -> Report {
     };
     let mut report = Report::default();
     let state = StateDir::from_vars(|key| vars(key).map(Into::into));
+    report
+        .sections
+        .push(("State directory".to_owned(), state::state_checks(&state)));
     let file = vars(env::CODEX_OTEL_CONFIG)
         .filter(|path| !path.trim().is_empty())
         .map(PathBuf::from);

@@ -14,11 +14,18 @@
 //! - The actor retires after [`IDLE_RETIRE`] without pokes once nothing is pending; a later
 //!   poke rebuilds it from the journal. On shutdown it polls once more and waits for pending
 //!   acknowledgements until its deadline.
+//! - A session is routed only with its own environment: the route its hook supplied, else the
+//!   one stored for it ([`crate::journal::route`]); without one it waits (status says so) and
+//!   never borrows another session's or the daemon's.
 //! - A session still open [`ABANDON_AFTER`] after its last event is closed as it stands.
+//! - A poll is bounded ([`super::follower`]); when input is left the actor polls again after
+//!   answering its waiting messages, so a huge transcript never makes status, flush or stop
+//!   wait on it.
 
 use super::delivery::{Ack, Batch, DestinationHandle};
 use super::follower::Follower;
 use super::SessionContext;
+use crate::journal::route::{self, Resolved};
 use crate::journal::Checkpoint;
 use crate::session::SessionConfig;
 use crate::span::{SpanId, SpanRecord};
@@ -41,8 +48,10 @@ const DEFER_RETRY: Duration = Duration::from_secs(5);
 /// Requests to a session actor.
 #[derive(Debug)]
 pub(crate) enum ActorMessage {
-    /// New events may be journaled; `route` is the environment of the hook that said so.
-    Wake(Route),
+    /// New events may be journaled; `route` is the environment of the hook that said so, or
+    /// `None` when no hook did (the daemon's start-up): the session's own stored route is used,
+    /// or the session waits for one ([`crate::journal::route`]).
+    Wake(Option<Route>),
     /// Answer once everything journaled so far is delivered.
     Flush(oneshot::Sender<()>),
     /// Report progress.
@@ -64,6 +73,11 @@ pub(crate) struct Actor {
     pending: HashMap<String, BTreeSet<SpanId>>,
     /// A spool refused spans: they are rebuilt from the journal later.
     deferred: bool,
+    /// The last poll stopped at its bound with input left: poll again once messages are seen.
+    unread: bool,
+    /// No route is known for this session yet (it needs credentials only its hooks carry):
+    /// nothing is read or sent until a hook of the session supplies it.
+    waiting_for_route: bool,
     flushers: Vec<oneshot::Sender<()>>,
     acks: (mpsc::UnboundedSender<Ack>, mpsc::UnboundedReceiver<Ack>),
 }
@@ -92,6 +106,8 @@ impl Actor {
             checkpoint,
             pending: HashMap::new(),
             deferred: false,
+            unread: false,
+            waiting_for_route: false,
             flushers: Vec::new(),
             acks: mpsc::unbounded_channel(),
         }
@@ -112,7 +128,8 @@ impl Actor {
                     self.drain().await;
                     break;
                 }
-                () = tokio::time::sleep(IDLE_RETIRE), if self.is_settled() => break,
+                () = std::future::ready(()), if self.unread => self.poll().await,
+                () = tokio::time::sleep(IDLE_RETIRE), if self.is_settled() || self.waiting_for_route => break,
                 () = tokio::time::sleep(DEFER_RETRY), if self.deferred => self.rebuild().await,
             }
         }
@@ -121,11 +138,11 @@ impl Actor {
     async fn handle(&mut self, message: ActorMessage) {
         match message {
             ActorMessage::Wake(route) => {
-                self.ensure_started(&route);
+                self.ensure_started(route);
                 self.poll().await;
             }
             ActorMessage::Flush(reply) => {
-                self.ensure_started(&Route::default());
+                self.ensure_started(None);
                 self.poll().await;
                 self.flushers.push(reply);
                 self.answer_flushers();
@@ -136,11 +153,29 @@ impl Actor {
         }
     }
 
-    fn ensure_started(&mut self, route: &Route) {
+    /// Starts following with the session's route: the one a hook supplied (stored, without
+    /// secrets, for a later daemon), else the stored one; without either the session waits.
+    fn ensure_started(&mut self, supplied: Option<Route>) {
         if self.follower.is_some() {
             return;
         }
-        let (config, destinations) = self.ctx.route_settings(route);
+        let route = match supplied {
+            Some(route) => {
+                if let Err(error) = route::store(&self.ctx.state, &self.session_id, &route) {
+                    self.ctx.log.error(&error);
+                }
+                route
+            }
+            None => match route::resolve(&self.ctx.state, &self.session_id) {
+                Resolved::Stored(route) => route,
+                Resolved::Waiting => {
+                    self.waiting_for_route = true;
+                    return;
+                }
+            },
+        };
+        self.waiting_for_route = false;
+        let (config, destinations) = self.ctx.route_settings(&route);
         self.sampled = config.sampling.keeps(&self.session_id);
         if self.sampled {
             self.destinations = self.ctx.destinations.for_configs(&destinations);
@@ -174,6 +209,7 @@ impl Actor {
         .await
         .unwrap_or_else(|_| unreachable_follower(&self.session_id));
         self.follower = follower;
+        self.unread = outcome.more;
         let mut spans = outcome.spans;
         if let Some(follower) = self.follower.as_mut() {
             let abandoned = follower
@@ -264,9 +300,12 @@ impl Actor {
         }
     }
 
-    /// Nothing refused, nothing pending, and no spool holds spans of this session.
+    /// Nothing refused, nothing left unread, nothing pending, and no spool holds spans of this
+    /// session.
     fn is_settled(&self) -> bool {
         !self.deferred
+            && !self.unread
+            && !self.waiting_for_route
             && self.pending.values().all(BTreeSet::is_empty)
             && self
                 .destinations
@@ -311,6 +350,8 @@ impl Actor {
                 .map(|d| d.queued_for(&self.session_id) as u64)
                 .sum(),
             deferred: self.deferred,
+            busy: false,
+            waiting_for_route: self.waiting_for_route,
         }
     }
 }
