@@ -34,7 +34,7 @@ pub fn flush(args: &FlushArgs) -> anyhow::Result<()> {
             Ok(other) => bail!("unexpected answer from the daemon: {other:?}"),
             Err(wire::Error::NoDaemon { .. }) if Instant::now() < deadline => {
                 if state.journal_dir().is_dir() {
-                    spawn_if_absent(&state).context("starting the daemon")?;
+                    spawn_if_absent(&state, None).context("starting the daemon")?;
                 } else {
                     return Ok(());
                 }
@@ -88,6 +88,20 @@ fn render(state: &StateDir, status: Option<&DaemonStatus>) -> String {
     );
     text.push_str(&format!("sessions followed: {}\n", status.sessions.len()));
     for session in &status.sessions {
+        if session.waiting_for_route {
+            text.push_str(&format!(
+                "  {}  waiting for credentials: no route is known yet; a hook of the session supplies it\n",
+                session.session_id
+            ));
+            continue;
+        }
+        if session.busy {
+            text.push_str(&format!(
+                "  {}  busy: did not answer within the status wait (reading, or stuck)\n",
+                session.session_id
+            ));
+            continue;
+        }
         text.push_str(&format!(
             "  {}  journal read {} B, delivered through {} B, {} spans queued{}{}\n",
             session.session_id,

@@ -7,15 +7,20 @@
 //!   in a throwaway trace ([`reach`]); the local store is checked for writability. Every failure
 //!   is named (DNS, connection refused, TLS unknown CA / name / expiry / client certificate,
 //!   proxy, timeout, 401/403, 404, other answers) with its fix. `--offline` sends nothing.
+//! - State directory: it is this user's own and private, and the daemon socket has a usable
+//!   location, else exactly why not and what to set ([`state`]).
 //! - Hooks: codex-otel is registered with Codex (`hooks.json` or the plugin) for all 12 events,
-//!   its binary exists, the hooks are trusted, and not registered twice ([`hooks`]).
+//!   its binary exists, the hooks are trusted, and not registered twice ([`hooks`]); the
+//!   plugin's launcher finds a binary and left no "no binary" line in its log ([`launcher`]).
 //! - trace-codex compatibility: codex-otel's `config.json` (the keys it sets, or why it is
 //!   ignored; its settings count in the configuration above) and trace-codex installed beside
 //!   codex-otel, with the command that removes it ([`trace_codex`]).
 //! - The report goes to stdout; any problem makes the command fail (exit 1) after printing.
 
 pub mod hooks;
+pub mod launcher;
 pub mod reach;
+pub mod state;
 pub mod trace_codex;
 
 use crate::config::config_json;
@@ -186,6 +191,9 @@ pub async fn check(inputs: &Inputs) -> Report {
     let vars = config_json::layered(vars, &json);
     let mut report = Report::default();
     let state = StateDir::from_vars(|key| vars(key).map(Into::into));
+    report
+        .sections
+        .push(("State directory".to_owned(), state::state_checks(&state)));
     let file = vars(env::CODEX_OTEL_CONFIG)
         .filter(|path| !path.trim().is_empty())
         .map(PathBuf::from);
@@ -223,7 +231,11 @@ pub async fn check(inputs: &Inputs) -> Report {
     let hook_checks = match &inputs.codex_home {
         Some(home) => {
             report.hooks = hooks::inspect(home);
-            hook_checks(home, &report.hooks)
+            let mut checks = hook_checks(home, &report.hooks);
+            if let Some(plugin) = &report.hooks.plugin {
+                checks.extend(launcher::checks(home, plugin, &inputs.vars));
+            }
+            checks
         }
         None => vec![Check::new(
             Outcome::Problem,
@@ -366,7 +378,8 @@ fn hook_checks(home: &Path, hooks: &Hooks) -> Vec<Check> {
             ),
             Some(
                 "run `codex-otel install`, or install the plugin: `codex plugin marketplace add \
-                 <codex-otel checkout>` then `codex plugin add codex-otel@codex-otel`",
+                 \"$(npm root -g)/codex-otel\"` (or a codex-otel checkout) then `codex plugin \
+                 add codex-otel@codex-otel`",
             ),
         )),
         (Some(_), Some(_)) => checks.push(Check::new(

@@ -6,7 +6,8 @@
 //!   `write(2)` on an `O_APPEND` file, so concurrent hooks and the daemon never interleave.
 //!   Line breaks inside a message are replaced by spaces.
 //! - Logging never fails and never panics: if the file cannot be written, the message is
-//!   dropped. Nothing goes to stdout (the hook's stdout belongs to Codex); stderr only when
+//!   dropped. The log's directory is checked like every state directory; when it is refused
+//!   (another user's, a symlink), lines go to `/tmp/codex-otel-<uid>/codex-otel.log`. Nothing goes to stdout (the hook's stdout belongs to Codex); stderr only when
 //!   asked for ([`Log::with_stderr`], the daemon in the foreground).
 //! - Callers never pass payload content or environment values: only what happened and why.
 //! - When the file passes [`MAX_LOG_BYTES`] it is renamed to `<name>.1` (replacing the previous
@@ -15,7 +16,7 @@
 use crate::paths::StateDir;
 use std::fmt::{self, Write as _};
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// Size after which the log file is rotated to `<name>.1`.
@@ -74,24 +75,58 @@ impl Log {
         line
     }
 
+    /// Appends to the log file; when its directory is refused (not this user's own private
+    /// directory), to the per-user fallback instead, so the refusal itself is on record.
     fn append(&self, line: &[u8]) -> io::Result<()> {
-        let mut file = match StateDir::open_private_append(&self.path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                if let Some(dir) = self.path.parent() {
-                    StateDir::ensure_private_dir(dir)?;
+        match Self::append_to(&self.path, line) {
+            Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
+                let fallback = crate::paths::per_user_tmp_dir().join("codex-otel.log");
+                match fallback == self.path {
+                    true => Err(error),
+                    false => Self::append_to(&fallback, line),
                 }
-                StateDir::open_private_append(&self.path)?
             }
-            other => other?,
-        };
+            other => other,
+        }
+    }
+
+    fn append_to(path: &Path, line: &[u8]) -> io::Result<()> {
+        if let Some(dir) = path.parent() {
+            StateDir::ensure_private_dir(dir)?;
+        }
+        let mut file = StateDir::open_private_append(path)?;
         if file.metadata()?.len() > MAX_LOG_BYTES {
-            let mut rotated = self.path.clone().into_os_string();
+            let mut rotated = path.to_owned().into_os_string();
             rotated.push(".1");
-            std::fs::rename(&self.path, rotated)?;
-            file = StateDir::open_private_append(&self.path)?;
+            std::fs::rename(path, rotated)?;
+            file = StateDir::open_private_append(path)?;
         }
         file.write_all(line)
     }
+}
+
+/// Longest text from the network kept by [`sanitize_remote_text`], in characters.
+pub const MAX_REMOTE_TEXT_CHARS: usize = 512;
+
+/// Text that came from the network (an error body, a receiver's message), made safe for a
+/// terminal or a log: URLs lose their credentials and query values, escape sequences and
+/// other control characters become spaces, and the text is cut at
+/// [`MAX_REMOTE_TEXT_CHARS`] (marked with `…`).
+pub fn sanitize_remote_text(text: &str) -> String {
+    let words = text.split(' ').map(|word| match word.find("://") {
+        Some(_) => crate::export::otlp::without_credentials(word),
+        None => word.to_owned(),
+    });
+    let joined = words.collect::<Vec<_>>().join(" ");
+    let mut clean: String = joined
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_REMOTE_TEXT_CHARS)
+        .collect();
+    if joined.chars().count() > MAX_REMOTE_TEXT_CHARS {
+        clean.push('…');
+    }
+    clean
 }
 
 /// Displays an error followed by its sources, joined with `: ` (as [`Log::error`] writes it).
@@ -150,6 +185,17 @@ mod tests {
         assert!(text.ends_with("fresh\n") && text.len() < 100, "{text}");
         let rotated = dir.path().join("codex-otel.log.1");
         assert_eq!(std::fs::metadata(rotated).unwrap().len(), MAX_LOG_BYTES + 1);
+    }
+
+    #[test]
+    fn remote_text_loses_escapes_control_characters_url_secrets_and_length() {
+        let hostile = "boom \x1b]0;pwned\x07\x1b[2J for url (https://h/v1?key=sk-1)\r\n";
+        let clean = sanitize_remote_text(hostile);
+        assert!(!clean.chars().any(char::is_control), "{clean:?}");
+        assert!(!clean.contains("sk-1"), "{clean}");
+        assert!(clean.contains("https://h/v1?key=<redacted>"), "{clean}");
+        let long = sanitize_remote_text(&"x".repeat(10_000));
+        assert_eq!(long.chars().count(), MAX_REMOTE_TEXT_CHARS + 1);
     }
 
     #[test]

@@ -1,13 +1,20 @@
 //! Every on-disk location codex-otel uses, derived from one state directory.
 //!
 //! The state directory is `$CODEX_OTEL_HOME`, else `$XDG_STATE_HOME/codex-otel`, else
-//! `~/.local/state/codex-otel`. It is created with mode 0700; files inside are 0600. Session
+//! `~/.local/state/codex-otel`; without `HOME` it is the per-user `/tmp/codex-otel-<uid>`, never
+//! a location shared between users. It and every directory in it are created owner-only or
+//! refused when another user owns them or they are symlinks; files inside are 0600 and opened
+//! without following symlinks ([`private`]). Session
 //! ids become file names only through [`StateDir::session_file_stem`], which maps any input to
 //! a safe name, so a hostile id such as `../../x` can never escape the directory.
 
+mod private;
+
+pub use private::{current_uid, private_dir_problem, verify_private_file, PrivacyError};
+
 use std::fs;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Environment variable naming the state directory.
@@ -38,10 +45,10 @@ impl StateDir {
         if let Some(state) = var("XDG_STATE_HOME") {
             return Self::new(PathBuf::from(state).join("codex-otel"));
         }
-        let home = var("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| "/tmp".into());
-        Self::new(home.join(".local/state/codex-otel"))
+        match var("HOME") {
+            Some(home) => Self::new(PathBuf::from(home).join(".local/state/codex-otel")),
+            None => Self::new(per_user_tmp_dir()),
+        }
     }
 
     /// The directory itself.
@@ -49,24 +56,30 @@ impl StateDir {
         &self.root
     }
 
-    /// Creates `dir` (and parents) with mode 0700 and tightens it if it already existed.
-    pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+    /// Creates the state directory owner-only, or checks and tightens the existing one;
+    /// refuses one that another user owns or that is a symlink ([`private`]).
+    pub fn prepare(&self) -> io::Result<()> {
+        Self::ensure_private_dir(&self.root)
     }
 
-    /// Opens `path` for appending, creating it with mode 0600; refuses to follow a symlink, so
-    /// a planted link cannot redirect our writes.
+    /// Creates `dir` (and parents) with mode 0700, or checks that the existing `dir` is ours
+    /// and no symlink and tightens it to 0700 ([`private`]).
+    pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+        private::ensure_private_dir(dir)
+    }
+
+    /// Opens `path` for appending (and reading back), creating it with mode 0600; refuses to follow a symlink, so
+    /// a planted link cannot redirect our writes, and refuses a file another user owns.
     pub fn open_private_append(path: &Path) -> io::Result<fs::File> {
-        fs::OpenOptions::new()
+        let file = fs::OpenOptions::new()
+            .read(true)
             .append(true)
             .create(true)
             .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(path)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)?;
+        verify_private_file(path, &file)?;
+        Ok(file)
     }
 
     /// Replaces `path` atomically and durably: the bytes go to a unique temporary file in the
@@ -147,9 +160,17 @@ impl StateDir {
             .join(Self::session_file_stem(destination))
     }
 
-    /// `daemon.sock`: the Unix socket hooks poke.
+    /// `daemon.sock`: the Unix socket hooks poke. When that path is too long for a Unix
+    /// socket address ([`MAX_SOCKET_PATH`]), the socket lives in the per-user private
+    /// `/tmp/codex-otel-<uid>/` under a name derived from the state directory instead.
     pub fn socket(&self) -> PathBuf {
-        self.root.join("daemon.sock")
+        let natural = self.root.join("daemon.sock");
+        if natural.as_os_str().len() <= MAX_SOCKET_PATH {
+            return natural;
+        }
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.root.as_os_str().as_encoded_bytes());
+        per_user_tmp_dir().join(format!("{}.sock", hex::encode(&digest[..8])))
     }
 
     /// `daemon.lock`: held by the running daemon; makes start-up races harmless.
@@ -161,6 +182,16 @@ impl StateDir {
     pub fn log_file(&self) -> PathBuf {
         self.root.join("codex-otel.log")
     }
+}
+
+/// Longest path a Unix socket address holds (`sun_path` is 108 bytes with its NUL).
+pub const MAX_SOCKET_PATH: usize = 107;
+
+/// `/tmp/codex-otel-<uid>`: this user's private directory when `HOME` is unset, and where the
+/// socket of a state directory with a very long path lives. Checked like every state
+/// directory: another user who creates it first is refused, never trusted.
+pub fn per_user_tmp_dir() -> PathBuf {
+    PathBuf::from(format!("/tmp/codex-otel-{}", current_uid()))
 }
 
 #[cfg(test)]
@@ -180,6 +211,29 @@ mod tests {
         assert_eq!(
             StateDir::from_vars(vars).root(),
             Path::new("/c/.local/state/codex-otel")
+        );
+    }
+
+    #[test]
+    fn without_home_the_fallback_is_per_user_not_shared() {
+        let state = StateDir::from_vars(|_| None);
+        let expected = format!("/tmp/codex-otel-{}", current_uid());
+        assert_eq!(state.root(), Path::new(&expected));
+    }
+
+    #[test]
+    fn a_long_state_dir_gets_a_socket_path_that_fits() {
+        let short = StateDir::new("/home/u/.local/state/codex-otel");
+        assert_eq!(short.socket(), short.root().join("daemon.sock"));
+        let long = StateDir::new(format!("/tmp/{}", "d".repeat(150)));
+        let socket = long.socket();
+        assert!(socket.as_os_str().len() <= MAX_SOCKET_PATH, "{socket:?}");
+        assert!(socket.starts_with(per_user_tmp_dir()), "{socket:?}");
+        let other = StateDir::new(format!("/tmp/{}", "e".repeat(150)));
+        assert_ne!(
+            other.socket(),
+            socket,
+            "each state directory has its own socket"
         );
     }
 

@@ -13,6 +13,10 @@
 //!   0700 state directory; it is never written to disk or logs, and its `Debug` shows names
 //!   only.
 //!
+//! - The client checks who answers before it sends anything: the peer of the socket must run
+//!   as the same user ([`Error::ForeignPeer`] otherwise), so a socket another user planted or
+//!   squatted never receives a route.
+//!
 //! The blocking client functions ([`send`], [`request`]) are for the hook and the CLI. The
 //! daemon's async side reads a header, checks it with [`frame_len`], reads the body and calls
 //! [`decode`] (or [`try_decode`] on a buffer), and answers with [`encode`].
@@ -176,6 +180,23 @@ pub struct SessionStatus {
     /// Secrets the session was first traced with that neither the environment of its latest
     /// hook nor `config.json` provides: its spans wait in the journal until one does.
     pub waiting_for: Vec<String>,
+    /// The session did not answer within the status wait: it is busy reading (or stuck). Its
+    /// other figures are unknown (zero).
+    pub busy: bool,
+    /// No route is known for the session (no hook of it has reached this daemon and none was
+    /// recorded): its events wait in the journal until one of its hooks supplies it.
+    pub waiting_for_route: bool,
+}
+
+impl SessionStatus {
+    /// The status of a session that did not answer in time.
+    pub fn busy(session_id: String) -> Self {
+        SessionStatus {
+            session_id,
+            busy: true,
+            ..SessionStatus::default()
+        }
+    }
 }
 
 /// One destination in a [`DaemonStatus`]. Counters start at zero when the daemon starts;
@@ -239,6 +260,14 @@ pub enum Error {
         /// The cause.
         #[source]
         source: io::Error,
+    },
+    /// The process listening on the socket runs as another user: nothing was sent to it.
+    #[error("refusing {path}: the process listening on it runs as uid {uid}, not as this user")]
+    ForeignPeer {
+        /// The socket.
+        path: PathBuf,
+        /// The listener's user.
+        uid: u32,
     },
     /// Connecting failed otherwise: a timeout, a full backlog, a path too long for a socket.
     #[error("cannot connect to {path}")]
@@ -339,9 +368,38 @@ pub fn connect(socket: &Path, timeout: Duration) -> Result<UnixStream, Error> {
         .connect_timeout(&address, timeout)
         .map_err(connect_error)?;
     let stream = UnixStream::from(stream);
+    let uid = peer_uid(&stream).map_err(connect_error)?;
+    if uid != crate::paths::current_uid() {
+        return Err(Error::ForeignPeer {
+            path: socket.to_owned(),
+            uid,
+        });
+    }
     stream.set_read_timeout(Some(timeout)).map_err(Error::Io)?;
     stream.set_write_timeout(Some(timeout)).map_err(Error::Io)?;
     Ok(stream)
+}
+
+/// The user id of the process at the other end of `stream` (`SO_PEERCRED`).
+fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a zeroed `ucred` is a valid value of this plain C struct.
+    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into the `ucred` we own.
+    let done = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    if done != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(cred.uid)
 }
 
 /// Sends a request that is not answered (a [`Request::Poke`]) and closes the connection.

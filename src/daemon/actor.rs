@@ -14,14 +14,20 @@
 //! - The actor retires after [`IDLE_RETIRE`] without pokes once nothing is pending; a later
 //!   poke rebuilds it from the journal. On shutdown it polls once more and waits for pending
 //!   acknowledgements until its deadline.
+//! - A session is routed only with its own environment: the route its hook supplied, and the
+//!   route record stored for it ([`crate::journal::route`]); without either it waits (status
+//!   says so) and never borrows another session's or the daemon's.
 //! - A session still open [`ABANDON_AFTER`] after its last event is closed as it stands.
-//! - A resumed session whose secrets are unavailable ([`MissingSecrets`]) does not start: its
-//!   events wait in the journal, `status` names what it waits for, and every wake (and every
-//!   [`DEFER_RETRY`]) tries again; it does not retire meanwhile.
+//! - A resumed session whose secrets are unavailable ([`Unroutable::MissingSecrets`]) does not
+//!   start: its events wait in the journal, `status` names what it waits for, and every wake
+//!   (and every [`DEFER_RETRY`]) tries again; it does not retire meanwhile.
+//! - A poll is bounded ([`super::follower`]); when input is left the actor polls again after
+//!   answering its waiting messages, so a huge transcript never makes status, flush or stop
+//!   wait on it.
 
 use super::delivery::{Ack, Batch, DestinationHandle};
 use super::follower::Follower;
-use super::settings::MissingSecrets;
+use super::settings::Unroutable;
 use super::SessionContext;
 use crate::journal::Checkpoint;
 use crate::record::Recorder;
@@ -46,21 +52,28 @@ const DEFER_RETRY: Duration = Duration::from_secs(5);
 /// Requests to a session actor.
 #[derive(Debug)]
 pub(crate) enum ActorMessage {
-    /// New events may be journaled; `route` is the environment of the hook that said so.
-    Wake(Route),
+    /// New events may be journaled; `route` is the environment of the hook that said so, or
+    /// `None` when no hook did (the daemon's start-up): the session's own stored route is used,
+    /// or the session waits for one ([`crate::journal::route`]).
+    Wake(Option<Route>),
     /// Answer once everything journaled so far is delivered.
     Flush(oneshot::Sender<()>),
     /// Report progress.
     Status(oneshot::Sender<SessionStatus>),
 }
 
-/// A resumed session that lacks secrets it was first traced with.
+/// Why a session has not started yet.
 #[derive(Debug)]
-struct Waiting {
-    /// The variables it needs.
-    missing: Vec<String>,
-    /// The latest non-empty route it was woken with.
-    route: Route,
+enum Waiting {
+    /// Nothing is known of its route: nothing is read until a hook of the session supplies it.
+    ForRoute,
+    /// A resumed session lacks secrets it was first traced with.
+    ForSecrets {
+        /// The variables it needs.
+        missing: Vec<String>,
+        /// The latest route a hook of it supplied.
+        route: Option<Route>,
+    },
 }
 
 /// The state of one session actor.
@@ -75,13 +88,15 @@ pub(crate) struct Actor {
     destinations: Vec<DestinationHandle>,
     /// Copies the session's events to its record file, when it has one.
     recorder: Option<Recorder>,
-    /// The session cannot start before it gets these secrets.
+    /// The session cannot start yet, and why.
     waiting: Option<Waiting>,
     checkpoint: Checkpoint,
     /// Spans spooled by this actor and not yet acknowledged, by destination key.
     pending: HashMap<String, BTreeSet<SpanId>>,
     /// A spool refused spans: they are rebuilt from the journal later.
     deferred: bool,
+    /// The last poll stopped at its bound with input left: poll again once messages are seen.
+    unread: bool,
     flushers: Vec<oneshot::Sender<()>>,
     acks: (mpsc::UnboundedSender<Ack>, mpsc::UnboundedReceiver<Ack>),
 }
@@ -112,6 +127,7 @@ impl Actor {
             checkpoint,
             pending: HashMap::new(),
             deferred: false,
+            unread: false,
             flushers: Vec::new(),
             acks: mpsc::unbounded_channel(),
         }
@@ -132,9 +148,10 @@ impl Actor {
                     self.drain().await;
                     break;
                 }
-                () = tokio::time::sleep(IDLE_RETIRE), if self.is_settled() => break,
+                () = std::future::ready(()), if self.unread => self.poll().await,
+                () = tokio::time::sleep(IDLE_RETIRE), if self.is_settled() || self.waits_for_route() => break,
                 () = tokio::time::sleep(DEFER_RETRY), if self.deferred => self.rebuild().await,
-                () = tokio::time::sleep(DEFER_RETRY), if self.waiting.is_some() => {
+                () = tokio::time::sleep(DEFER_RETRY), if self.waits_for_secrets() => {
                     self.retry_waiting().await
                 }
             }
@@ -144,12 +161,12 @@ impl Actor {
     async fn handle(&mut self, message: ActorMessage) {
         match message {
             ActorMessage::Wake(route) => {
-                self.ensure_started(&route);
+                self.ensure_started(route.as_ref());
                 self.record().await;
                 self.poll().await;
             }
             ActorMessage::Flush(reply) => {
-                self.ensure_started(&Route::default());
+                self.ensure_started(None);
                 self.poll().await;
                 self.flushers.push(reply);
                 self.answer_flushers();
@@ -160,13 +177,19 @@ impl Actor {
         }
     }
 
-    fn ensure_started(&mut self, route: &Route) {
+    /// Starts following with the session's route: the one a hook supplied (stored, without
+    /// secrets, for a later daemon), else the stored one; without either the session waits.
+    fn ensure_started(&mut self, supplied: Option<&Route>) {
         if self.follower.is_some() {
             return;
         }
-        let settings = match self.ctx.session_settings(&self.session_id, route) {
+        let settings = match self.ctx.session_settings(&self.session_id, supplied) {
             Ok(settings) => settings,
-            Err(MissingSecrets(missing)) => return self.wait_for(missing, route),
+            Err(Unroutable::NoRoute) => {
+                self.waiting = Some(Waiting::ForRoute);
+                return;
+            }
+            Err(Unroutable::MissingSecrets(missing)) => return self.wait_for(missing, supplied),
         };
         self.waiting = None;
         let config = settings.session;
@@ -186,32 +209,41 @@ impl Actor {
     }
 
     /// The session needs the secrets `missing` before it can start: remembered with the
-    /// latest non-empty route, logged when that changes, and tried again at every wake.
-    fn wait_for(&mut self, missing: Vec<String>, route: &Route) {
-        let previous = self.waiting.take();
-        if previous.as_ref().map(|w| &w.missing) != Some(&missing) {
+    /// latest route a hook supplied, logged when that changes, and tried again at every wake.
+    fn wait_for(&mut self, missing: Vec<String>, supplied: Option<&Route>) {
+        let (previous_missing, previous_route) = match self.waiting.take() {
+            Some(Waiting::ForSecrets { missing, route }) => (Some(missing), route),
+            _ => (None, None),
+        };
+        if previous_missing.as_ref() != Some(&missing) {
             self.ctx.log.write(format_args!(
                 "session {}: waiting for {} (set it, or apiKey in config.json); its events stay in the journal",
                 self.session_id,
                 missing.join(", ")
             ));
         }
-        let route = match (route.is_empty(), previous) {
-            (true, Some(previous)) => previous.route,
-            _ => route.clone(),
-        };
-        self.waiting = Some(Waiting { missing, route });
+        let route = supplied.cloned().or(previous_route);
+        self.waiting = Some(Waiting::ForSecrets { missing, route });
+    }
+
+    /// No route is known yet: only a hook of the session can start it.
+    fn waits_for_route(&self) -> bool {
+        matches!(self.waiting, Some(Waiting::ForRoute))
+    }
+
+    /// Secrets are missing: a `config.json` may provide them later, so it is tried again.
+    fn waits_for_secrets(&self) -> bool {
+        matches!(self.waiting, Some(Waiting::ForSecrets { .. }))
     }
 
     /// Tries again to start a waiting session with its latest route (a `config.json` may hold
     /// the secrets by now).
     async fn retry_waiting(&mut self) {
-        let route = self
-            .waiting
-            .as_ref()
-            .map(|w| w.route.clone())
-            .unwrap_or_default();
-        self.ensure_started(&route);
+        let route = match &self.waiting {
+            Some(Waiting::ForSecrets { route, .. }) => route.clone(),
+            _ => None,
+        };
+        self.ensure_started(route.as_ref());
         self.record().await;
         self.poll().await;
     }
@@ -266,6 +298,7 @@ impl Actor {
         .await
         .unwrap_or_else(|_| unreachable_follower(&self.session_id));
         self.follower = follower;
+        self.unread = outcome.more;
         let mut spans = outcome.spans;
         if let Some(follower) = self.follower.as_mut() {
             let abandoned = follower
@@ -356,10 +389,12 @@ impl Actor {
         }
     }
 
-    /// Nothing refused, nothing pending, and no spool holds spans of this session.
+    /// Nothing refused, nothing left unread, nothing pending, and no spool holds spans of this
+    /// session.
     fn is_settled(&self) -> bool {
         self.waiting.is_none()
             && !self.deferred
+            && !self.unread
             && self.pending.values().all(BTreeSet::is_empty)
             && self
                 .destinations
@@ -404,11 +439,12 @@ impl Actor {
                 .map(|d| d.queued_for(&self.session_id) as u64)
                 .sum(),
             deferred: self.deferred,
-            waiting_for: self
-                .waiting
-                .as_ref()
-                .map(|w| w.missing.clone())
-                .unwrap_or_default(),
+            waiting_for: match &self.waiting {
+                Some(Waiting::ForSecrets { missing, .. }) => missing.clone(),
+                _ => Vec::new(),
+            },
+            busy: false,
+            waiting_for_route: self.waits_for_route(),
         }
     }
 }

@@ -226,7 +226,7 @@ impl Courier {
     }
 
     fn failed(&self, error: &ExportError, (state, wait): (DeliveryState, Duration), failures: u32) {
-        let message = Chain(error).to_string();
+        let message = crate::logging::sanitize_remote_text(&Chain(error).to_string());
         if failures == 1 || state == DeliveryState::Failing {
             self.shared.log.write(format_args!(
                 "{}: {message}; next attempt in {} ms, spans kept",

@@ -7,6 +7,12 @@
 //! event before returning, so a hook event is never fed after a record written later. When the
 //! drained events include a SessionEnd, the session's other thread files (those no hook names,
 //! like the approval reviewer's) are looked for and read first, so the root span counts them.
+//!
+//! Each poll is bounded: it reads at most [`MAX_BATCHES_PER_POLL`] batches of each rollout
+//! (each batch bounded by [`crate::tail::Limits`]). Records of files not yet read to their end
+//! wait in the follower, unfed, and the outcome says [`PollOutcome::more`]: the next poll goes
+//! on, so a huge transcript never holds its session's actor (nor status, flush or stop) for
+//! long, and the causal order above is kept.
 
 use crate::codex::discover::session_threads;
 use crate::codex::hook_event::{HookEvent, HookKind};
@@ -29,7 +35,12 @@ pub(crate) struct PollOutcome {
     pub(crate) skipped: u64,
     /// Problems worth a log line (unreadable files).
     pub(crate) problems: Vec<String>,
+    /// A rollout was not read to its end within this poll's bound: poll again.
+    pub(crate) more: bool,
 }
+
+/// Batches read from each rollout file per poll, at most.
+pub(crate) const MAX_BATCHES_PER_POLL: usize = 8;
 
 /// Reads one session's inputs and owns its machine.
 #[derive(Debug)]
@@ -39,6 +50,8 @@ pub(crate) struct Follower {
     machine: Option<SessionMachine>,
     journal: JournalReader,
     tails: Vec<(String, RolloutTail)>,
+    /// Records read from rollouts not yet read to their end, fed once they are.
+    unfed: Vec<(String, RolloutLine)>,
 }
 
 impl Follower {
@@ -51,6 +64,7 @@ impl Follower {
             machine: None,
             journal: JournalReader::new(state, session_id, 0),
             tails: Vec::new(),
+            unfed: Vec::new(),
         }
     }
 
@@ -69,16 +83,22 @@ impl Follower {
     /// Reads everything new and returns the spans it completed.
     pub(crate) fn poll(&mut self) -> PollOutcome {
         let mut outcome = PollOutcome::default();
+        let mut budget = MAX_BATCHES_PER_POLL;
         loop {
-            let mut records = self.read_rollouts(&mut outcome);
+            if !self.read_rollouts(&mut outcome, &mut budget) {
+                outcome.more = true;
+                return outcome;
+            }
             let hooks = self.read_journal(&mut outcome);
             if hooks
                 .iter()
                 .any(|(e, _)| matches!(e.kind, HookKind::SessionEnd { .. }))
             {
                 self.discover_threads();
-                records.extend(self.read_rollouts(&mut outcome));
+                let mut threads_budget = MAX_BATCHES_PER_POLL;
+                outcome.more |= !self.read_rollouts(&mut outcome, &mut threads_budget);
             }
+            let records = std::mem::take(&mut self.unfed);
             if hooks.is_empty() && records.is_empty() {
                 return outcome;
             }
@@ -149,25 +169,38 @@ impl Follower {
         }
     }
 
-    fn read_rollouts(&mut self, outcome: &mut PollOutcome) -> Vec<(String, RolloutLine)> {
-        let mut records = Vec::new();
+    /// Reads every rollout towards its end into `unfed`, spending at most `budget` batches per
+    /// file over the poll; true when every file was read to its end.
+    fn read_rollouts(&mut self, outcome: &mut PollOutcome, budget: &mut usize) -> bool {
+        let mut spent = 0;
+        let mut caught_up = true;
         for (key, tail) in &mut self.tails {
+            let mut batches = 0;
             loop {
+                if batches == *budget {
+                    caught_up = false;
+                    break;
+                }
+                batches += 1;
                 let batch = match tail.read() {
                     Ok(batch) => batch,
                     Err(error) => {
+                        let error = crate::logging::Chain(&error);
                         outcome.problems.push(format!("rollout {key}: {error}"));
                         break;
                     }
                 };
                 outcome.skipped += batch.invalid + batch.overlong;
-                records.extend(batch.items.into_iter().map(|(_, line)| (key.clone(), line)));
+                let lines = batch.items.into_iter().map(|(_, line)| (key.clone(), line));
+                self.unfed.extend(lines);
                 if !batch.more {
                     break;
                 }
             }
+            spent = spent.max(batches);
         }
-        records
+        *budget = budget.saturating_sub(spent);
+        caught_up
     }
 
     /// Starts following every rollout file the hooks named that is not followed yet.

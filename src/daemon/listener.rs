@@ -69,7 +69,7 @@ async fn handle(
         .map_err(|_| ConnectionError::Timeout)??;
     let response = match request {
         Request::Poke { session_id, route } => {
-            registry.wake(&session_id, route).await;
+            registry.wake(&session_id, Some(route)).await;
             return Ok(());
         }
         Request::Flush {

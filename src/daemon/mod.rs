@@ -3,12 +3,16 @@
 //!
 //! Life cycle: the first hook that finds no daemon starts one (see [`crate::hook`]). On start
 //! the daemon takes `daemon.lock` (another daemon holding it means this one exits at once),
-//! binds `daemon.sock` (mode 0600 in the 0700 state directory), and wakes every session whose
-//! journal has events not yet delivered, so events written while no daemon ran are traced. It
+//! turns core dumps off ([`harden`]), binds `daemon.sock` (mode 0600 in the 0700 state
+//! directory; [`StateDir::socket`] says where a long state path puts it), and wakes every
+//! session whose journal has events not yet delivered, so events written while no daemon ran
+//! are traced. It
 //! exits after [`DEFAULT_QUIET`] without sessions or deliveries, or on SIGTERM/SIGINT/`stop`,
 //! draining in order: the listener stops, each session actor polls once more and waits for its
 //! acknowledgements (bounded), then the delivery tasks stop; what they did not deliver waits
-//! in their durable spools for the next daemon.
+//! in their durable spools for the next daemon. Events hooks journaled during the drain (they
+//! found no socket, and the held lock kept them from starting a daemon) make the exiting
+//! daemon start a successor with the lock handed over.
 //!
 //! At start-up, and then every quarter of the retention (between a second and an hour), the
 //! journals and checkpoints of sessions delivered longer ago than [`RETENTION_ENV`] are removed
@@ -22,10 +26,10 @@ mod actor;
 mod courier;
 mod delivery;
 mod follower;
+mod harden;
 mod listener;
 mod metrics;
 mod retry;
-mod route_record;
 mod sessions;
 mod settings;
 mod spool;
@@ -103,6 +107,9 @@ pub fn main(args: &DaemonArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let log = Log::new(&state, "daemon").with_stderr(args.foreground);
+    if let Err(error) = harden::disable_core_dumps() {
+        log.write(format_args!("cannot turn core dumps off: {error}"));
+    }
     let quiet = std::env::var(QUIET_ENV)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -112,21 +119,66 @@ pub fn main(args: &DaemonArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let listener = bind(&state)?;
         let cancel = CancellationToken::new();
         spawn_signal_handler(cancel.clone());
         log.write(format_args!("started (pid {})", std::process::id()));
+        let stop_began = cancel.clone().cancelled_owned();
+        let stop_began = tokio::spawn(async move {
+            stop_began.await;
+            SystemTime::now()
+        });
         run(state.clone(), listener, cancel, quiet, log.clone()).await;
         let _ = std::fs::remove_file(state.socket());
         log.write("stopped");
-        Ok(())
+        Ok(stop_began.await.unwrap_or_else(|_| SystemTime::now()))
+    });
+    let result = result.map(|since| hand_over_if_events_arrived(&state, since, &_lock, &log));
+    // A blocking read that never returns must not keep the process (and its lock) alive.
+    runtime.shutdown_timeout(BLOCKING_EXIT_DEADLINE);
+    result
+}
+
+/// Hooks that ran while this daemon drained found no socket and could not start a daemon (the
+/// lock is held): when a journal holds events no checkpoint recorded, a successor is started
+/// with the lock handed over, so no journaled event waits for a next hook.
+fn hand_over_if_events_arrived(state: &StateDir, since: SystemTime, lock: &DaemonLock, log: &Log) {
+    let Some(session) = first_unread_since(state, since) else {
+        return;
+    };
+    match crate::hook::spawn::start_holding(lock, state, None) {
+        Ok(pid) => log.write(format_args!(
+            "session {session}: events arrived while stopping; started a successor (pid {pid})"
+        )),
+        Err(error) => log.error(&error),
+    }
+}
+
+/// A session whose journal changed at or after `since` (the drain began) and holds bytes its
+/// checkpoint does not record.
+fn first_unread_since(state: &StateDir, since: SystemTime) -> Option<String> {
+    let entries = std::fs::read_dir(state.journal_dir()).ok()?;
+    entries.flatten().find_map(|entry| {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let session = name.strip_suffix(".ndjson")?;
+        let journal = entry.metadata().ok()?;
+        let offset = Checkpoint::load(state, session).map_or(0, |c| c.journal_offset);
+        let unread = journal.modified().ok()? >= since && journal.len() > offset;
+        unread.then(|| session.to_owned())
     })
 }
+
+/// How long the exiting daemon waits for blocking reads still running before it exits anyway.
+const BLOCKING_EXIT_DEADLINE: Duration = Duration::from_secs(1);
 
 /// Binds the daemon socket, replacing a stale one (the lock proves no daemon owns it).
 fn bind(state: &StateDir) -> anyhow::Result<UnixListener> {
     let path = state.socket();
+    if let Some(dir) = path.parent() {
+        StateDir::ensure_private_dir(dir)
+            .with_context(|| format!("refusing the socket directory {}", dir.display()))?;
+    }
     let _ = std::fs::remove_file(&path);
     let listener =
         UnixListener::bind(&path).with_context(|| format!("binding {}", path.display()))?;
@@ -179,12 +231,18 @@ pub async fn run(
         tracker: tracker.clone(),
     });
     let registry = Registry::new(ctx.clone());
+    // The session whose hook started this daemon is routed with the daemon's environment (the
+    // hook's); every other session with its own stored route, or it waits for one.
+    let spawned_for = std::env::var(crate::hook::spawn::SPAWNED_FOR_ENV)
+        .ok()
+        .map(|id| StateDir::session_file_stem(&id));
     for session in ctx.journaled_sessions() {
-        registry.wake(&session, Route::default()).await;
+        let own = spawned_for.as_deref() == Some(session.as_str());
+        registry.wake(&session, own.then(Route::from_env)).await;
     }
     // Spools of the daemon's own destinations deliver even when no session needs waking.
     ctx.destinations
-        .for_configs(&ctx.route_settings(&Route::default()).destinations);
+        .for_configs(&ctx.daemon_settings().destinations);
     tracker.spawn(sweep_journals(ctx.clone(), retention));
     tracker.spawn(metrics::flush_periodically(ctx.clone(), metrics_interval));
     let started = Instant::now();
@@ -243,7 +301,7 @@ async fn sweep_journals(ctx: Arc<SessionContext>, retention: Duration) {
             let swept = retention::sweep(&state, retention, SystemTime::now(), &spooled);
             let forgotten = swept.removed.iter().flat_map(|stem| {
                 [
-                    route_record::forget(&state, stem),
+                    crate::journal::route::forget(&state, stem),
                     crate::record::forget(&state, stem),
                 ]
             });

@@ -11,6 +11,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Messages queued for one actor; a full inbox makes the listener wait.
 const INBOX: usize = 64;
+/// How long `status` waits for each session's answer before reporting it busy.
+pub(crate) const STATUS_WAIT: Duration = Duration::from_millis(500);
 
 /// Every session actor the daemon runs.
 #[derive(Debug)]
@@ -30,7 +32,7 @@ impl Registry {
     }
 
     /// Tells `session_id`'s actor to read, starting it when needed.
-    pub(crate) async fn wake(self: &Arc<Self>, session_id: &str, route: Route) {
+    pub(crate) async fn wake(self: &Arc<Self>, session_id: &str, route: Option<Route>) {
         self.touch();
         let inbox = self.inbox(session_id);
         if inbox.send(ActorMessage::Wake(route.clone())).await.is_err() {
@@ -63,22 +65,31 @@ impl Registry {
         tokio::time::timeout(timeout, all).await.is_ok()
     }
 
-    /// The progress of every running actor.
+    /// The progress of every running actor. All actors are asked at once and each answers
+    /// within [`STATUS_WAIT`] or is reported busy, so one stuck session never holds `status`.
     pub(crate) async fn status(&self) -> Vec<SessionStatus> {
-        let inboxes: Vec<_> = self
+        let inboxes: Vec<(String, mpsc::Sender<ActorMessage>)> = self
             .actors
             .lock()
-            .map(|a| a.values().cloned().collect())
+            .map(|a| a.iter().map(|(id, tx)| (id.clone(), tx.clone())).collect())
             .unwrap_or_default();
-        let mut statuses = Vec::new();
-        for inbox in inboxes {
-            let (tx, rx) = oneshot::channel();
-            if inbox.send(ActorMessage::Status(tx)).await.is_ok() {
-                if let Ok(status) = rx.await {
-                    statuses.push(status);
-                }
+        let asks = inboxes.into_iter().map(|(session_id, inbox)| async move {
+            let ask = async {
+                let (tx, rx) = oneshot::channel();
+                inbox.try_send(ActorMessage::Status(tx)).ok()?;
+                rx.await.ok()
+            };
+            match tokio::time::timeout(STATUS_WAIT, ask).await {
+                Ok(Some(status)) => Some(status),
+                Ok(None) if inbox.is_closed() => None,
+                _ => Some(SessionStatus::busy(session_id)),
             }
-        }
+        });
+        let mut statuses: Vec<SessionStatus> = futures_util::future::join_all(asks)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
         statuses.sort_by(|a, b| a.session_id.cmp(&b.session_id));
         statuses
     }

@@ -1,16 +1,17 @@
-//! What a session is traced with: the environment of its hook (the daemon's own for an empty
-//! route, e.g. a session woken at start-up), with its `config.json` filling in what that does
-//! not set ([`config::config_json`]), and, from its first start on, the durable route record
-//! ([`route_record`](super::route_record)) so a resumed session keeps its destinations.
+//! What a session is traced with: the environment of its hook, with its `config.json` filling
+//! in what that does not set ([`config::config_json`]), and, from its first start on, the
+//! durable route record ([`crate::journal::route`]) so a resumed session keeps its
+//! destinations. Only the daemon's own destinations ([`SessionContext::daemon_settings`]) read
+//! the daemon's environment: a session never borrows it, nor another session's route.
 //!
 //! Configuration problems are logged; a broken destination setup falls back to the local store.
-//! A resumed session whose secrets neither its current environment nor `config.json` provide
-//! is not started ([`MissingSecrets`]): its events wait in the journal.
+//! A session that cannot be routed ([`Unroutable`]) is not started: its events wait in the
+//! journal.
 
-use super::route_record::RouteRecord;
 use super::SessionContext;
 use crate::config::{self, config_json};
 use crate::export::DestinationConfig;
+use crate::journal::route::RouteRecord;
 use crate::session::SessionConfig;
 use crate::wire::Route;
 use std::path::PathBuf;
@@ -24,61 +25,57 @@ pub(crate) struct RouteSettings {
     pub(crate) record_file: Option<PathBuf>,
 }
 
-/// The secrets (variable names) a resumed session was first traced with and cannot get now.
+/// Why a session cannot be routed yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct MissingSecrets(pub(crate) Vec<String>);
+pub(crate) enum Unroutable {
+    /// Nothing is known of its route: no hook of it reached this daemon and none was recorded.
+    NoRoute,
+    /// The secrets (variable names) it was first traced with that neither its latest hook's
+    /// environment nor `config.json` provides.
+    MissingSecrets(Vec<String>),
+}
 
-/// The variable lookup of a hook's route: the daemon's environment when the route is empty.
-fn env_of(route: &Route) -> impl Fn(&str) -> Option<String> + '_ {
-    move |name: &str| match route.is_empty() {
-        true => std::env::var(name).ok(),
-        false => route.get(name).map(str::to_owned),
-    }
+/// The variable lookup of a hook's route; nothing at all without one.
+fn env_of(route: Option<&Route>) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name: &str| route.and_then(|route| route.get(name)).map(str::to_owned)
 }
 
 impl SessionContext {
-    /// The settings of a hook's route alone (no session record).
-    pub(crate) fn route_settings(&self, route: &Route) -> RouteSettings {
-        let env = env_of(route);
-        let json = self.config_json(&env);
+    /// The settings of the daemon's own environment: its default destinations, which deliver
+    /// what their spools hold even when no session needs them. Never a session's route.
+    pub(crate) fn daemon_settings(&self) -> RouteSettings {
+        let env = |name: &str| std::env::var(name).ok();
+        let json = self.config_json(env);
         self.settings(config_json::layered(env, &json))
     }
 
-    /// The settings of `session_id` woken by `route`: its route record's, with secrets from
-    /// `route` or `config.json`; a session without a record gets `route`'s, which are recorded.
+    /// The settings of `session_id` woken by `supplied` (its hook's route, `None` when no hook
+    /// supplied one): its route record's, with secrets from `supplied` or `config.json`; a
+    /// session without a record gets `supplied`'s, which are recorded.
     pub(crate) fn session_settings(
         &self,
         session_id: &str,
-        route: &Route,
-    ) -> Result<RouteSettings, MissingSecrets> {
-        let env = env_of(route);
+        supplied: Option<&Route>,
+    ) -> Result<RouteSettings, Unroutable> {
+        let env = env_of(supplied);
         let record = RouteRecord::load(&self.state, session_id).unwrap_or_else(|error| {
             self.log.error(&error);
             None
         });
         let Some(record) = record else {
+            let route = supplied.ok_or(Unroutable::NoRoute)?;
             let json = self.config_json(&env);
-            let lookup = config_json::layered(&env, &json);
-            let carried = match route.is_empty() {
-                true => Route::from_env(),
-                false => route.clone(),
-            };
-            let names = carried
-                .iter()
-                .map(|(name, _)| name)
-                .chain(json.iter().map(|(n, _)| n));
-            if let Err(error) = RouteRecord::capture(names, &lookup).store(&self.state, session_id)
-            {
+            if let Err(error) = RouteRecord::first(route, &json).store(&self.state, session_id) {
                 self.log.error(&error);
             }
-            return Ok(self.settings(lookup));
+            return Ok(self.settings(config_json::layered(&env, &json)));
         };
         // `config.json` where the session first found it.
         let json = self.config_json(|name: &str| record.get(name, &env));
         let current = config_json::layered(&env, &json);
         let missing = record.missing(&current);
         if !missing.is_empty() {
-            return Err(MissingSecrets(missing));
+            return Err(Unroutable::MissingSecrets(missing));
         }
         Ok(self.settings(|name: &str| record.get(name, &current)))
     }

@@ -5,7 +5,10 @@
 //!   `<trace id as a UUID>.jsonl` (through [`StateDir::session_file_stem`]); since a Codex
 //!   session's trace id is its UUID, the file is named after the session id.
 //! - Each line is one OTLP/JSON `ExportTraceServiceRequest` holding spans of that trace,
-//!   appended with a single `write` to a file opened with `O_APPEND`.
+//!   appended with a single `write` to a file opened with `O_APPEND` (never through a symlink,
+//!   never to another user's file). A torn last line (crash) is cut before the next append and
+//!   a failed or partial write (full disk) is cut again, so lines are never torn or glued and
+//!   an append that failed is reported failed (the delivery retries it whole).
 //! - Reading dedupes by span id, the last copy winning, so re-exporting identical spans never
 //!   shows them twice. Unreadable lines (a crash mid-write) are counted and skipped.
 
@@ -18,7 +21,6 @@ use opentelemetry_sdk::Resource;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{self, Write as _};
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -128,13 +130,38 @@ impl LocalStore {
     }
 }
 
+/// Appends one complete line: never through a symlink nor to another user's file, first
+/// cutting a torn last line (a crash mid-write) back to the last complete one, and on a failed
+/// or partial write (a full disk, a file-size limit) cutting what was written again, so a retry
+/// never glues onto half a line.
 fn append_line(path: &Path, line: &[u8]) -> io::Result<()> {
-    fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)?
-        .write_all(line)
+    let mut file = StateDir::open_private_append(path)?;
+    let complete = complete_len(&file)?;
+    if complete < file.metadata()?.len() {
+        file.set_len(complete)?;
+    }
+    if let Err(error) = file.write_all(line) {
+        file.set_len(complete)?;
+        return Err(error);
+    }
+    Ok(())
+}
+
+/// The length of `file` up to and including its last `\n` (0 when it has none).
+fn complete_len(file: &fs::File) -> io::Result<u64> {
+    use std::os::unix::fs::FileExt as _;
+    let mut end = file.metadata()?.len();
+    let mut chunk = vec![0; 64 << 10];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        file.read_exact_at(part, start)?;
+        if let Some(at) = part.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + at as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
 }
 
 /// The file of `trace_id` in `dir`.
@@ -322,6 +349,65 @@ mod tests {
         let read = read_session(&sessions[0].path).expect("read");
         assert_eq!(read.spans, spans);
         assert_eq!(read.malformed_lines, 0);
+    }
+
+    /// Nextest runs each test in its own process, so the file-size limit stays in this one.
+    #[test]
+    fn a_full_disk_never_tears_or_glues_lines_and_the_retry_lands_whole() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = store(tmp.path());
+        store.append(&[span(1, 1, "root")]).expect("append");
+        let path = trace_file(&tmp.path().join("spans"), TraceId([1; 16]));
+        let first = fs::metadata(&path).unwrap().len();
+        let limit = |bytes: u64| {
+            let mut current: libc::rlimit = unsafe { std::mem::zeroed() };
+            // SAFETY: plain rlimit calls on structs we own; SIGXFSZ ignored so a write past
+            // the limit fails with EFBIG instead of killing the process.
+            unsafe {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                libc::getrlimit(libc::RLIMIT_FSIZE, &mut current);
+                current.rlim_cur = bytes.min(current.rlim_max);
+                assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &current), 0);
+            }
+        };
+        limit(first + first / 2);
+        let full = store.append(&[span(1, 2, "child")]);
+        assert!(full.is_err(), "a write past the limit is reported failed");
+        assert_eq!(
+            fs::metadata(&path).unwrap().len(),
+            first,
+            "no torn line left"
+        );
+        limit(u64::MAX);
+        store.append(&[span(1, 2, "child")]).expect("the retry");
+        let read = read_session(&path).expect("read");
+        assert_eq!(read.malformed_lines, 0);
+        assert_eq!(read.spans.len(), 2);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_before_the_next_append() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = store(tmp.path());
+        store.append(&[span(1, 1, "root")]).expect("append");
+        let path = trace_file(&tmp.path().join("spans"), TraceId([1; 16]));
+        let mut file = fs::OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"resourceSpans\":[{\"torn").unwrap();
+        store.append(&[span(1, 2, "child")]).expect("append");
+        let read = read_session(&path).expect("read");
+        assert_eq!((read.spans.len(), read.malformed_lines), (2, 0));
+    }
+
+    #[test]
+    fn a_symlink_in_the_store_is_refused() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("spans");
+        StateDir::ensure_private_dir(&dir).unwrap();
+        let target = tmp.path().join("elsewhere");
+        let path = trace_file(&dir, TraceId([1; 16]));
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        assert!(store(tmp.path()).append(&[span(1, 1, "root")]).is_err());
+        assert!(!target.exists(), "nothing was written through the link");
     }
 
     #[test]

@@ -160,14 +160,30 @@ impl std::fmt::Debug for Proxy {
     }
 }
 
-/// `url` with any `user:password@` replaced by `<redacted>@`.
+/// `url` with any `user:password@` replaced by `<redacted>@` and every query value (an API
+/// key may travel as `?api_key=…`) by `<redacted>`.
 pub fn without_credentials(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
+    let url = match rest[..authority_end].rfind('@') {
         Some(at) => format!("{scheme}://<redacted>{}", &rest[at..]),
         None => url.to_owned(),
-    }
+    };
+    let Some((base, query)) = url.split_once('?') else {
+        return url;
+    };
+    let (query, fragment) = query
+        .split_once('#')
+        .map_or((query, None), |(q, f)| (q, Some(f)));
+    let redacted: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) => format!("{name}=<redacted>"),
+            None => pair.to_owned(),
+        })
+        .collect();
+    let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
+    format!("{base}?{}{fragment}", redacted.join("&"))
 }
 
 /// How a destination connects, beyond its endpoint: TLS and proxy.
@@ -376,6 +392,14 @@ mod tests {
             "http://<redacted>@h:1/x@y"
         );
         assert_eq!(without_credentials("http://h/x@y"), "http://h/x@y");
+    }
+
+    #[test]
+    fn query_values_are_cut_from_urls() {
+        assert_eq!(
+            without_credentials("https://h/v1/traces?api_key=sk-1&mode=a#top"),
+            "https://h/v1/traces?api_key=<redacted>&mode=<redacted>#top"
+        );
     }
 
     #[test]

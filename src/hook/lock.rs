@@ -51,8 +51,9 @@ impl DaemonLock {
             .create(true)
             .truncate(false)
             .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(state.daemon_lock())?;
+        crate::paths::verify_private_file(&state.daemon_lock(), &file)?;
         lock(file)
     }
 

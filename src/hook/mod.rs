@@ -11,7 +11,8 @@
 //! - Only when asked ([`FLUSH_ENV`], [`BRAINTRUST_FLUSH_ENV`] or `flushOnTurnEnd` in
 //!   `config.json`, [`crate::config::config_json`]) and only on `Stop` and
 //!   `SessionEnd`, wait up to [`FLUSH_TIMEOUT`] (SessionEnd: [`SESSION_END_FLUSH_TIMEOUT`]) for
-//!   the daemon to export the session.
+//!   the daemon to export the session, also when no daemon answers yet (one is starting, or a
+//!   draining one starts its successor): then the flush is asked again until the deadline.
 //! - Never fail Codex: every error becomes one line in our log file ([`crate::logging`]) and
 //!   the exit status is 0. Nothing is ever written to stdout, and payload content and
 //!   environment values are never logged.
@@ -29,7 +30,7 @@ pub use payload::PayloadError;
 
 use crate::cli::HookArgs;
 use crate::config::config_json;
-use crate::journal;
+use crate::journal::{self, route::RouteRecord};
 use crate::logging::Log;
 use crate::paths::StateDir;
 use crate::wire::{self, Request, Response, Route};
@@ -38,7 +39,7 @@ use spawn::Spawned;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Environment variable that disables the hook when set to `1`/`true`/`yes`/`on`.
 pub const DISABLED_ENV: &str = "CODEX_OTEL_DISABLED";
@@ -62,6 +63,9 @@ pub const SESSION_END_FLUSH_TIMEOUT: Duration = Duration::from_millis(2500);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The state directory is not this user's own private directory: nothing is recorded.
+    #[error("refusing the state directory")]
+    StateDir(#[source] io::Error),
     /// Reading stdin failed.
     #[error("cannot read the payload from stdin")]
     Stdin(#[source] io::Error),
@@ -129,23 +133,47 @@ pub fn run(_args: &HookArgs) -> ExitCode {
 /// Journals the event on stdin, then tells the daemon.
 fn record(state: &StateDir, log: &Log, received_at: SystemTime) -> Result<(), Error> {
     let input = read_capped(io::stdin().lock(), journal::MAX_EVENT_BYTES)?;
+    state.prepare().map_err(Error::StateDir)?;
     let payload = Payload::parse(&input).map_err(Error::Payload)?;
     journal::append(state, payload.session_id(), received_at, payload.json())
         .map_err(Error::Journal)?;
+    let route = Route::from_env();
     let poke = Request::Poke {
         session_id: payload.session_id().to_owned(),
-        route: Route::from_env(),
+        route: route.clone(),
     };
     match wire::send(&state.socket(), &poke, POKE_TIMEOUT) {
         Ok(()) => flush_if_asked(state, &payload),
         Err(wire::Error::NoDaemon { .. }) => {
-            if let Spawned::Started(pid) = spawn::spawn_if_absent(state)? {
+            // No daemon heard this route: record it (without secrets) for the next one.
+            if let Err(error) = remember_first_route(state, payload.session_id(), &route) {
+                log.write(format_args!("cannot store the session's route: {error:#}"));
+            }
+            let session = Some(payload.session_id());
+            if let Spawned::Started(pid) = spawn::spawn_if_absent(state, session)? {
                 log.write(format_args!("started the daemon (pid {pid})"));
             }
-            Ok(())
+            // A daemon is starting, or one is draining and will start a successor for this
+            // event: a requested flush waits for it too (bounded).
+            flush_if_asked(state, &payload)
         }
         Err(error) => Err(Error::Poke(error)),
     }
+}
+
+/// Stores the session's route record from this hook's route, unless one exists: a daemon that
+/// starts later routes the session with it ([`crate::journal::route`]). Only on the rare path
+/// where no daemon listens, so the plugin's `config.json` is read here and nowhere else.
+fn remember_first_route(
+    state: &StateDir,
+    session_id: &str,
+    route: &Route,
+) -> Result<(), journal::route::RouteRecordError> {
+    if RouteRecord::load(state, session_id)?.is_some() {
+        return Ok(());
+    }
+    let (json, _) = config_json::load_from(|name: &str| route.get(name).map(str::to_owned));
+    RouteRecord::first(route, &json).store(state, session_id)
 }
 
 /// Reads `input` to EOF; past `cap` bytes the rest is drained and the payload refused.
@@ -182,10 +210,17 @@ fn flush_if_asked(state: &StateDir, payload: &Payload<'_>) -> Result<(), Error> 
         timeout_ms: timeout.as_millis() as u64,
     };
     let margin = Duration::from_millis(300);
-    // Either answer ends the wait: a timed-out flush goes on in the daemon.
-    wire::request(&state.socket(), &flush, timeout + margin)
-        .map(|_: Response| ())
-        .map_err(Error::Flush)
+    let deadline = Instant::now() + timeout;
+    loop {
+        // Either answer ends the wait: a timed-out flush goes on in the daemon. No daemon yet
+        // (one is starting) means asking again until the deadline.
+        match wire::request(&state.socket(), &flush, timeout + margin) {
+            Err(wire::Error::NoDaemon { .. }) if Instant::now() + NO_DAEMON_PAUSE < deadline => {
+                std::thread::sleep(NO_DAEMON_PAUSE);
+            }
+            answer => return answer.map(|_: Response| ()).map_err(Error::Flush),
+        }
+    }
 }
 
 /// [`BRAINTRUST_FLUSH_ENV`], else `flushOnTurnEnd` of the plugin's `config.json` (read only
@@ -198,6 +233,9 @@ fn braintrust_flush_asked() -> bool {
     });
     value.is_some_and(|value| is_on(&value))
 }
+
+/// Pause between flush attempts while no daemon answers yet.
+const NO_DAEMON_PAUSE: Duration = Duration::from_millis(20);
 
 /// True when the variable is set to `1`, `true`, `yes` or `on` (any case).
 fn env_flag(name: &str) -> bool {

@@ -15,8 +15,8 @@
 //!   holds nothing Codex waits on (Codex reads the hook's stdout until EOF);
 //! - inherits only the locked `daemon.lock` as fd 3 (every other descriptor is marked
 //!   close-on-exec before `exec`);
-//! - inherits the hook's environment, which is how a daemon learns the route of the session
-//!   whose hook started it.
+//! - inherits the hook's environment and [`SPAWNED_FOR_ENV`] naming the hook's session: that
+//!   environment is the route of that session only, never of the others the daemon resumes.
 
 use super::lock::{DaemonLock, LOCK_FD, LOCK_FD_ENV};
 use super::Error;
@@ -31,6 +31,8 @@ use std::process::{Command, Stdio};
 /// Environment variable naming the program to start as the daemon instead of this
 /// executable (tests and CI). Unset by default.
 pub const DAEMON_BIN_ENV: &str = "CODEX_OTEL_DAEMON_BIN";
+/// Environment variable naming the session whose hook started the daemon.
+pub const SPAWNED_FOR_ENV: &str = "CODEX_OTEL_SPAWNED_FOR";
 /// File name of the slim hook binary (`src/bin/codex-otel-hook.rs`): only the hook, so that
 /// it starts fast; it runs the same code as `codex-otel hook`.
 pub const HOOK_BIN_NAME: &str = "codex-otel-hook";
@@ -47,7 +49,11 @@ pub(crate) enum Spawned {
 }
 
 /// Starts the daemon unless one holds `daemon.lock` (see the module docs).
-pub(crate) fn spawn_if_absent(state: &StateDir) -> Result<Spawned, Error> {
+/// `for_session` is the session whose hook starts it (`None` from `codex-otel flush`).
+pub(crate) fn spawn_if_absent(
+    state: &StateDir,
+    for_session: Option<&str>,
+) -> Result<Spawned, Error> {
     let lock = match DaemonLock::try_take(state) {
         Ok(Some(lock)) => lock,
         Ok(None) => return Ok(Spawned::AlreadyRunning),
@@ -56,6 +62,16 @@ pub(crate) fn spawn_if_absent(state: &StateDir) -> Result<Spawned, Error> {
             return Err(Error::Lock { path, source });
         }
     };
+    start_holding(&lock, state, for_session).map(Spawned::Started)
+}
+
+/// Starts `<program> daemon` handing it `lock`, which the caller holds (a hook that just took
+/// it, or an exiting daemon starting its successor); returns the child's pid.
+pub(crate) fn start_holding(
+    lock: &DaemonLock,
+    state: &StateDir,
+    for_session: Option<&str>,
+) -> Result<u32, Error> {
     let configured = std::env::var_os(DAEMON_BIN_ENV);
     let program = daemon_program(configured, std::env::current_exe).map_err(Error::Exe)?;
     let mut command = Command::new(&program);
@@ -65,7 +81,11 @@ pub(crate) fn spawn_if_absent(state: &StateDir) -> Result<Spawned, Error> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .env(LOCK_FD_ENV, LOCK_FD.to_string());
+        .env(LOCK_FD_ENV, LOCK_FD.to_string())
+        .env_remove(SPAWNED_FOR_ENV);
+    if let Some(session) = for_session {
+        command.env(SPAWNED_FOR_ENV, session);
+    }
     let lock_fd = lock.as_raw_fd();
     // SAFETY: `detach` only makes async-signal-safe calls (setsid, dup2, fcntl, syscall,
     // getrlimit) and allocates nothing, as required between fork and exec.
@@ -77,7 +97,7 @@ pub(crate) fn spawn_if_absent(state: &StateDir) -> Result<Spawned, Error> {
     let child = command
         .spawn()
         .map_err(|source| Error::Spawn { program, source })?;
-    Ok(Spawned::Started(child.id()))
+    Ok(child.id())
 }
 
 /// The program to start as `<program> daemon` (see the module docs): `configured` (the value

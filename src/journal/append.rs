@@ -18,7 +18,7 @@
 
 use super::{encode_line, ensure_dir, Error};
 use crate::paths::StateDir;
-use std::io::{self, Write};
+use std::io::Write;
 use std::time::SystemTime;
 
 /// Appends one event (a JSON document, as received) to `session_id`'s journal.
@@ -30,14 +30,9 @@ pub fn append(
 ) -> Result<(), Error> {
     let path = state.journal_file(session_id);
     let line = encode_line(received_at, event);
-    let mut file = match StateDir::open_private_append(&path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            ensure_dir(&state.journal_dir())?;
-            StateDir::open_private_append(&path)
-        }
-        other => other,
-    }
-    .map_err(|source| Error::Open {
+    // Checked on every append: a directory planted or loosened since is refused or tightened.
+    ensure_dir(&state.journal_dir())?;
+    let mut file = StateDir::open_private_append(&path).map_err(|source| Error::Open {
         path: path.clone(),
         source,
     })?;

@@ -29,6 +29,7 @@ pub mod append;
 pub mod checkpoint;
 pub mod reader;
 pub mod retention;
+pub mod route;
 
 pub use append::append;
 pub use checkpoint::Checkpoint;

@@ -1,5 +1,6 @@
 //! A small builder for span attribute lists, plus the attribute groups several span types
-//! share: token usage (GenAI and Braintrust names) and Braintrust's span type and metadata.
+//! share: token usage (GenAI and Braintrust names on model calls, `codex.usage.*` totals
+//! elsewhere), each backend's span kind and display name, and readable inputs and outputs.
 
 use crate::codex::rollout::TokenUsage;
 use crate::span::genai as key;
@@ -43,7 +44,16 @@ impl Attrs {
         self.str(key, value.to_string())
     }
 
-    /// GenAI usage attributes plus `braintrust.metrics`.
+    /// The value of the string attribute `key`, if set.
+    pub(crate) fn get_str(&self, key: &str) -> Option<&str> {
+        self.0.iter().find_map(|(k, v)| match v {
+            AttrValue::Str(text) if k == key => Some(text.as_str()),
+            _ => None,
+        })
+    }
+
+    /// A model call's usage: GenAI usage attributes plus `braintrust.metrics`. Only chat spans
+    /// carry these, because backends add them up over every span of a trace.
     pub(crate) fn usage(&mut self, usage: &TokenUsage) -> &mut Self {
         self.int(key::USAGE_INPUT_TOKENS, usage.input_tokens)
             .int(key::USAGE_OUTPUT_TOKENS, usage.output_tokens)
@@ -67,25 +77,177 @@ impl Attrs {
             )
     }
 
-    /// `braintrust.span_attributes` with a type (`llm`, `tool`, `task`) and a display name.
-    pub(crate) fn braintrust_type(&mut self, kind: &str, name: &str) -> &mut Self {
-        self.json(
+    /// The usage of every model call below an agent or turn span, as `codex.usage.*`: names
+    /// no backend adds up, so totals are never counted twice.
+    pub(crate) fn usage_totals(&mut self, usage: &TokenUsage) -> &mut Self {
+        self.int(key::CODEX_USAGE_INPUT_TOKENS, usage.input_tokens)
+            .int(key::CODEX_USAGE_OUTPUT_TOKENS, usage.output_tokens)
+            .int(
+                key::CODEX_USAGE_CACHE_READ_INPUT_TOKENS,
+                usage.cached_input_tokens,
+            )
+            .int(
+                key::CODEX_USAGE_REASONING_OUTPUT_TOKENS,
+                usage.reasoning_output_tokens,
+            )
+            .int(key::CODEX_USAGE_TOTAL_TOKENS, usage.total_tokens)
+    }
+
+    /// What the span is for Phoenix/Arize (`openinference.span.kind`) and Braintrust
+    /// (`braintrust.span_attributes` with its display name).
+    pub(crate) fn role(&mut self, role: SpanRole, display_name: &str) -> &mut Self {
+        let (openinference, braintrust) = role.names();
+        self.str(key::OPENINFERENCE_SPAN_KIND, openinference).json(
             key::BRAINTRUST_SPAN_ATTRIBUTES,
-            &json!({"type": kind, "name": name}),
+            &json!({"type": braintrust, "name": display_name}),
         )
     }
 
-    /// `braintrust.input_json` / `braintrust.output_json` from optional texts.
-    pub(crate) fn braintrust_io(&mut self, input: Option<&str>, output: Option<&str>) -> &mut Self {
-        if let Some(input) = input {
-            self.json(key::BRAINTRUST_INPUT_JSON, &Value::String(input.to_owned()));
-        }
-        if let Some(output) = output {
-            self.json(
+    /// Texts as input and output (a prompt, a final answer); a text that is a JSON object or
+    /// array (a reviewer's structured answer) is kept as JSON, never as JSON inside a string.
+    pub(crate) fn text_io(&mut self, input: Option<&str>, output: Option<&str>) -> &mut Self {
+        self.io(input.map(text_value), output.map(text_value))
+    }
+
+    /// Input and output as JSON values: strings are shown as text, anything else as JSON.
+    pub(crate) fn io(&mut self, input: Option<Value>, output: Option<Value>) -> &mut Self {
+        let sides = [
+            (
+                input,
+                key::INPUT_VALUE,
+                key::INPUT_MIME_TYPE,
+                key::BRAINTRUST_INPUT_JSON,
+            ),
+            (
+                output,
+                key::OUTPUT_VALUE,
+                key::OUTPUT_MIME_TYPE,
                 key::BRAINTRUST_OUTPUT_JSON,
-                &Value::String(output.to_owned()),
-            );
+            ),
+        ];
+        for (value, value_key, mime_key, braintrust_key) in sides {
+            let Some(value) = value else { continue };
+            match &value {
+                Value::String(text) => self
+                    .str(value_key, text.clone())
+                    .str(mime_key, "text/plain"),
+                other => self
+                    .json(value_key, other)
+                    .str(mime_key, "application/json"),
+            };
+            self.json(braintrust_key, &value);
         }
         self
+    }
+}
+
+/// What a span stands for, in the vocabulary of each backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SpanRole {
+    /// The session, a resumed run or a sub-agent.
+    Agent,
+    /// One turn: a step of an agent, not a model call.
+    Turn,
+    /// One model call.
+    Chat,
+    /// One tool call.
+    Tool,
+}
+
+impl SpanRole {
+    /// (`openinference.span.kind`, Braintrust span type).
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            SpanRole::Agent => ("AGENT", "task"),
+            SpanRole::Turn => ("CHAIN", "task"),
+            SpanRole::Chat => ("LLM", "llm"),
+            SpanRole::Tool => ("TOOL", "tool"),
+        }
+    }
+}
+
+/// `text` as a JSON value: an object or array if it is one, else a string.
+fn text_value(text: &str) -> Value {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value @ (Value::Object(_) | Value::Array(_))) => value,
+        _ => Value::String(text.to_owned()),
+    }
+}
+
+/// A tool's arguments or result as a JSON object: a JSON object stays as it is, anything else
+/// is put under `field` (`{"output": "…"}`), so Braintrust never sees JSON inside a string.
+pub(crate) fn json_object(text: &str, field: &str) -> Value {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value @ Value::Object(_)) => value,
+        _ => json!({ field: text }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_totals_use_names_that_no_backend_adds_up() {
+        let mut attrs = Attrs::default();
+        attrs.usage_totals(&TokenUsage {
+            input_tokens: 10,
+            ..TokenUsage::default()
+        });
+        assert!(attrs.0.iter().all(|(k, _)| k.starts_with("codex.usage.")));
+        assert!(attrs
+            .0
+            .contains(&(key::CODEX_USAGE_INPUT_TOKENS.to_owned(), AttrValue::Int(10))));
+    }
+
+    #[test]
+    fn a_turn_is_a_chain_and_only_a_chat_is_an_llm_span() {
+        let kinds: Vec<_> = [
+            SpanRole::Agent,
+            SpanRole::Turn,
+            SpanRole::Chat,
+            SpanRole::Tool,
+        ]
+        .map(|role| role.names())
+        .to_vec();
+        assert_eq!(
+            kinds,
+            [
+                ("AGENT", "task"),
+                ("CHAIN", "task"),
+                ("LLM", "llm"),
+                ("TOOL", "tool")
+            ]
+        );
+    }
+
+    #[test]
+    fn tool_arguments_become_objects_and_plain_text_is_wrapped() {
+        assert_eq!(json_object(r#"{"cmd":"ls"}"#, "input")["cmd"], "ls");
+        assert_eq!(json_object("hello", "output"), json!({"output": "hello"}));
+        assert_eq!(json_object("[1]", "output"), json!({"output": "[1]"}));
+    }
+
+    #[test]
+    fn a_structured_answer_stays_json_and_prose_stays_text() {
+        assert_eq!(text_value(r#"{"outcome":"allow"}"#)["outcome"], "allow");
+        assert_eq!(text_value("Done."), Value::String("Done.".into()));
+    }
+
+    #[test]
+    fn io_keeps_text_as_text_and_objects_as_json() {
+        let mut attrs = Attrs::default();
+        attrs.io(
+            Some(json!({"cmd": "ls"})),
+            Some(Value::String("done".into())),
+        );
+        assert_eq!(
+            attrs.get_str(key::INPUT_MIME_TYPE),
+            Some("application/json")
+        );
+        assert_eq!(attrs.get_str(key::OUTPUT_VALUE), Some("done"));
+        let braintrust: Value =
+            serde_json::from_str(attrs.get_str(key::BRAINTRUST_INPUT_JSON).unwrap()).unwrap();
+        assert_eq!(braintrust["cmd"], "ls");
     }
 }

@@ -1,9 +1,13 @@
 //! Span construction: turns the session state of one finished unit (a turn, a model call, a
 //! tool call, a sub-agent, a run, the session) into a [`SpanRecord`] with GenAI attributes.
 
-use super::attrs::Attrs;
+use super::attrs::{json_object, Attrs, SpanRole};
 use super::ids::{span_id, SpanKey};
-use super::messages::{input_messages_json, output_messages_json, system_instructions_json};
+use super::messages::{
+    input_messages_json, openai_messages, openai_output, output_messages_json,
+    system_instructions_json,
+};
+use super::names::{agent_display_name, chat_display_name, tool_display_name};
 use super::state::{CallState, RolloutEnd, ToolHooks, ToolState, TurnState};
 use super::SessionConfig;
 use crate::codex::rollout::TokenUsage;
@@ -12,7 +16,8 @@ use crate::span::{AttrValue, SpanEvent, SpanId, SpanKind, SpanRecord, SpanStatus
 use serde_json::json;
 use std::time::SystemTime;
 
-/// Output text that Codex gives a tool call a PreToolUse hook blocked.
+/// Output text that Codex gives a tool call a PreToolUse hook blocked (the rest of the text
+/// holds the hook's reason and the command: content, so never part of the status message).
 const BLOCKED_BY_HOOK: &str = "Command blocked by PreToolUse hook";
 
 /// How Codex ends the output of a tool call the user interrupted.
@@ -81,19 +86,22 @@ impl Builder<'_> {
 
     /// `invoke_agent …` for the session, a resumed run or a sub-agent.
     pub(crate) fn agent_span(&self, summary: AgentSummary<'_>) -> SpanRecord {
+        let role = summary.extra.get_str(key::CODEX_AGENT_TYPE);
+        let display = agent_display_name(summary.agent_name, role);
         let mut attrs = Attrs::default();
         attrs
             .str(key::OPERATION_NAME, "invoke_agent")
             .str(key::PROVIDER_NAME, "openai")
             .str(key::AGENT_NAME, summary.agent_name)
             .str(key::CONVERSATION_ID, self.session_id)
+            .str(key::SESSION_ID, self.session_id)
             .opt_str(key::REQUEST_MODEL, summary.model)
-            .usage(&summary.usage)
-            .braintrust_type("task", &format!("invoke_agent {}", summary.agent_name))
-            .braintrust_io(summary.input, summary.output)
+            .usage_totals(&summary.usage)
+            .role(SpanRole::Agent, &display)
+            .text_io(summary.input, summary.output)
             .json(
                 key::BRAINTRUST_METADATA,
-                &json!({"session_id": self.session_id, "model": summary.model, "provider": "openai"}),
+                &json!({"session_id": self.session_id, "provider": "openai"}),
             );
         attrs.0.extend(summary.extra.0);
         let name = format!("invoke_agent {}", summary.agent_name);
@@ -124,16 +132,17 @@ impl Builder<'_> {
         let name = format!("turn {}", turn.index);
         let mut attrs = Attrs::default();
         attrs
-            .str(key::CONVERSATION_ID, self.session_id)
+            .str(key::CODEX_SESSION_ID, self.session_id)
+            .str(key::SESSION_ID, self.session_id)
             .str(key::CODEX_THREAD_ID, thread_id)
             .str(key::CODEX_TURN_ID, turn_id)
             .int(key::CODEX_TURN_INDEX, i64::from(turn.index))
-            .opt_str(key::REQUEST_MODEL, turn.model.clone())
-            .usage(&usage)
+            .opt_str(key::CODEX_TURN_MODEL, turn.model.clone())
+            .usage_totals(&usage)
             .opt_str(key::CODEX_TURN_PROMPT, turn.prompt.clone())
             .opt_str(key::CODEX_TURN_OUTPUT, turn.last_assistant_message.clone())
-            .braintrust_type("task", &name)
-            .braintrust_io(
+            .role(SpanRole::Turn, &name)
+            .text_io(
                 turn.prompt.as_deref(),
                 turn.last_assistant_message.as_deref(),
             );
@@ -223,7 +232,11 @@ impl Builder<'_> {
                 key::OUTPUT_MESSAGES,
                 output_messages_json(&call.outputs, reason),
             )
-            .braintrust_type("llm", &format!("chat {model}"))
+            .role(SpanRole::Chat, &chat_display_name(model, compaction))
+            .io(
+                Some(openai_messages(&call.inputs)),
+                Some(openai_output(&call.outputs)),
+            )
             .json(
                 key::BRAINTRUST_METADATA,
                 &json!({"model": model, "provider": "openai"}),
@@ -279,8 +292,14 @@ impl Builder<'_> {
             )
             .str(key::CONVERSATION_ID, self.session_id)
             .str(key::CODEX_TURN_ID, turn_id)
-            .braintrust_type("tool", &tool.name)
-            .braintrust_io(Some(&tool.arguments), result);
+            .role(
+                SpanRole::Tool,
+                &tool_display_name(&tool.name, &tool.arguments, &self.config.content),
+            )
+            .io(
+                Some(json_object(&tool.arguments, "input")),
+                result.map(|text| json_object(text, "output")),
+            );
         if let Some(code) = tool.exit_code {
             attrs.int(key::CODEX_TOOL_EXIT_CODE, code);
         }
@@ -320,10 +339,7 @@ fn tool_error(tool: &ToolState, result: Option<&str>) -> Option<(&'static str, S
         return Some(("interrupted", "the tool call was interrupted".to_owned()));
     }
     if result.starts_with(BLOCKED_BY_HOOK) {
-        return Some((
-            "blocked_by_hook",
-            result.lines().next().unwrap_or(result).to_owned(),
-        ));
+        return Some(("blocked_by_hook", BLOCKED_BY_HOOK.to_owned()));
     }
     match (tool.exit_code, tool.exec_status.as_deref()) {
         (Some(code), _) if code != 0 => {

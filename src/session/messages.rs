@@ -1,5 +1,6 @@
 //! GenAI message JSON (`gen_ai.input.messages` / `gen_ai.output.messages`) built from rollout
-//! items, in the schema of the GenAI semantic conventions: `{role, parts: [{type, …}]}`.
+//! items, in the schema of the GenAI semantic conventions: `{role, parts: [{type, …}]}`, and
+//! the same messages as an OpenAI chat message list (Braintrust's input/output of an LLM span).
 
 use serde_json::{json, Value};
 
@@ -94,6 +95,55 @@ pub(crate) fn system_instructions_json(text: &str) -> String {
     json!([{"type": "text", "content": text}]).to_string()
 }
 
+/// The messages as an OpenAI chat message list: text as `content`, tool calls as
+/// `tool_calls`, tool results as `tool` messages, reasoning dropped.
+pub(crate) fn openai_messages(messages: &[ChatMessage]) -> Value {
+    Value::Array(
+        messages
+            .iter()
+            .flat_map(|m| openai_message(&m.role, &m.parts))
+            .collect(),
+    )
+}
+
+/// The output of a call as an OpenAI chat message list (one assistant message).
+pub(crate) fn openai_output(parts: &[Part]) -> Value {
+    Value::Array(openai_message("assistant", parts))
+}
+
+/// One message per tool result, then one for the text and tool calls (if any).
+fn openai_message(role: &str, parts: &[Part]) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut text = Vec::new();
+    let mut calls = Vec::new();
+    for part in parts {
+        match part {
+            Part::Text(content) => text.push(content.as_str()),
+            Part::Reasoning(_) => {}
+            Part::ToolCall {
+                id,
+                name,
+                arguments,
+            } => calls.push(json!({
+                "id": id,
+                "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            })),
+            Part::ToolResponse { id, response } => {
+                out.push(json!({"role": "tool", "tool_call_id": id, "content": response}))
+            }
+        }
+    }
+    if !text.is_empty() || !calls.is_empty() {
+        let mut message = json!({"role": role, "content": text.join("\n")});
+        if !calls.is_empty() {
+            message["tool_calls"] = Value::Array(calls);
+        }
+        out.push(message);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +174,42 @@ mod tests {
         assert_eq!(value.as_array().unwrap().len(), 2);
         assert_eq!(value[0]["role"], "system");
         assert_eq!(value[0]["parts"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn openai_messages_carry_text_tool_calls_and_tool_results() {
+        let list = openai_messages(&[
+            ChatMessage::single("user", Part::Text("list files".into())),
+            ChatMessage::single(
+                "assistant",
+                Part::ToolCall {
+                    id: "call_1".into(),
+                    name: "exec_command".into(),
+                    arguments: r#"{"cmd":"ls"}"#.into(),
+                },
+            ),
+            ChatMessage::single(
+                "tool",
+                Part::ToolResponse {
+                    id: "call_1".into(),
+                    response: "a.txt".into(),
+                },
+            ),
+        ]);
+        assert_eq!(list[0], json!({"role": "user", "content": "list files"}));
+        assert_eq!(list[1]["tool_calls"][0]["function"]["name"], "exec_command");
+        assert_eq!(
+            list[2],
+            json!({"role": "tool", "tool_call_id": "call_1", "content": "a.txt"})
+        );
+    }
+
+    #[test]
+    fn the_output_drops_reasoning_and_keeps_the_text() {
+        let parts = [Part::Reasoning("think".into()), Part::Text("done".into())];
+        assert_eq!(
+            openai_output(&parts),
+            json!([{"role": "assistant", "content": "done"}])
+        );
     }
 }

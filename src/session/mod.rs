@@ -15,6 +15,7 @@ mod hooks;
 pub mod ids;
 mod machine;
 mod messages;
+mod names;
 mod records;
 mod root;
 pub mod sampling;

@@ -13,7 +13,7 @@ use super::{AttrValue, SpanRecord};
 use serde_json::Value;
 
 /// Attribute keys that carry user or model content.
-pub const CONTENT_KEYS: [&str; 9] = [
+pub const CONTENT_KEYS: [&str; 13] = [
     key::INPUT_MESSAGES,
     key::OUTPUT_MESSAGES,
     key::SYSTEM_INSTRUCTIONS,
@@ -23,6 +23,10 @@ pub const CONTENT_KEYS: [&str; 9] = [
     key::CODEX_TURN_OUTPUT,
     key::BRAINTRUST_INPUT_JSON,
     key::BRAINTRUST_OUTPUT_JSON,
+    key::INPUT_VALUE,
+    key::INPUT_MIME_TYPE,
+    key::OUTPUT_VALUE,
+    key::OUTPUT_MIME_TYPE,
 ];
 
 /// Event attribute keys that carry content (the command of a permission request, …).

@@ -56,6 +56,19 @@ pub const ERROR_TYPE: &str = "error.type";
 /// `openai.api.type`: always `responses` for Codex.
 pub const OPENAI_API_TYPE: &str = "openai.api.type";
 
+/// `openinference.span.kind`: `AGENT`, `CHAIN`, `LLM` or `TOOL` (read first by Phoenix/Arize).
+pub const OPENINFERENCE_SPAN_KIND: &str = "openinference.span.kind";
+/// `input.value`: the span's input as OpenInference shows it (content).
+pub const INPUT_VALUE: &str = "input.value";
+/// `input.mime_type`: `text/plain` or `application/json`.
+pub const INPUT_MIME_TYPE: &str = "input.mime_type";
+/// `output.value`: the span's output as OpenInference shows it (content).
+pub const OUTPUT_VALUE: &str = "output.value";
+/// `output.mime_type`: `text/plain` or `application/json`.
+pub const OUTPUT_MIME_TYPE: &str = "output.mime_type";
+/// `session.id`: OpenInference's session grouping (the Codex session id).
+pub const SESSION_ID: &str = "session.id";
+
 /// `braintrust.span_attributes`: JSON `{"type": "llm"|"tool"|"task", "name": …}`.
 pub const BRAINTRUST_SPAN_ATTRIBUTES: &str = "braintrust.span_attributes";
 /// `braintrust.metrics`: JSON token metrics in Braintrust's names.
@@ -81,6 +94,20 @@ pub const CODEX_TURN_INTERRUPTED: &str = "codex.turn.interrupted";
 pub const CODEX_TURN_PROMPT: &str = "codex.turn.prompt";
 /// `codex.turn.last_assistant_message`: the turn's final answer (content).
 pub const CODEX_TURN_OUTPUT: &str = "codex.turn.last_assistant_message";
+/// `codex.turn.model`: the model the turn's calls requested (not `gen_ai.request.model`, so no
+/// backend takes the turn for a model call).
+pub const CODEX_TURN_MODEL: &str = "codex.turn.model";
+/// `codex.usage.input_tokens`: input tokens of every model call below an agent or turn span
+/// (a total: backends do not add `codex.usage.*` up).
+pub const CODEX_USAGE_INPUT_TOKENS: &str = "codex.usage.input_tokens";
+/// `codex.usage.output_tokens`: output tokens of every model call below the span.
+pub const CODEX_USAGE_OUTPUT_TOKENS: &str = "codex.usage.output_tokens";
+/// `codex.usage.cache_read.input_tokens`: cached input tokens below the span.
+pub const CODEX_USAGE_CACHE_READ_INPUT_TOKENS: &str = "codex.usage.cache_read.input_tokens";
+/// `codex.usage.reasoning.output_tokens`: reasoning output tokens below the span.
+pub const CODEX_USAGE_REASONING_OUTPUT_TOKENS: &str = "codex.usage.reasoning.output_tokens";
+/// `codex.usage.total_tokens`: all tokens below the span.
+pub const CODEX_USAGE_TOTAL_TOKENS: &str = "codex.usage.total_tokens";
 /// `codex.cli_version`: the Codex CLI version.
 pub const CODEX_CLI_VERSION: &str = "codex.cli_version";
 /// `codex.originator`: e.g. `codex_exec`.

@@ -14,6 +14,9 @@
 //! - A file that shrinks below what was read, or is replaced by another file (new inode), is
 //!   reported as a [`Reset`] and read again from offset 0.
 //! - A missing file is not an error: it has no lines yet.
+//! - Only regular files are read: the file is opened without blocking and without following a
+//!   symlink, then checked, so a hostile path (`/dev/zero`, a FIFO, a directory, a symlink) is
+//!   an [`Error::Open`], never a read that blocks or never ends.
 //!
 //! std only: the daemon calls it from blocking tasks; the journal reader and the rollout tail
 //! ([`crate::codex::tail`]) are built on it.
@@ -278,12 +281,19 @@ impl LineTail {
             path: path.to_owned(),
             source,
         };
-        let file = match File::open(path) {
+        let file = match open_regular(path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(open_error(e)),
         };
         let meta: Metadata = file.metadata().map_err(open_error)?;
+        if !meta.is_file() {
+            let not_regular = io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file (a device, FIFO, socket or directory is never read)",
+            );
+            return Err(open_error(not_regular));
+        }
         let identity = (meta.dev(), meta.ino());
         let reset = match self.identity.replace(identity) {
             Some(previous) if previous != identity => Some(self.restart(Reset::Replaced)),
@@ -349,6 +359,16 @@ impl LineTail {
         batch.offset = self.offset;
         Ok(batch)
     }
+}
+
+/// Opens `path` for reading without blocking (a FIFO with no writer would block `open`) and
+/// without following a symlink in its last component; the caller checks it is a regular file.
+fn open_regular(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path)
 }
 
 #[cfg(test)]
@@ -458,6 +478,25 @@ mod tests {
         let batch = tail.read_file(&path).unwrap();
         assert_eq!((texts(&batch), batch.overlong), (vec!["fine".into()], 1));
         assert_eq!(batch.offset, std::fs::metadata(&path).unwrap().len());
+    }
+
+    #[test]
+    fn devices_fifos_directories_and_symlinks_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let fifo_name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path we own.
+        assert_eq!(unsafe { libc::mkfifo(fifo_name.as_ptr(), 0o600) }, 0);
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink("/etc/hostname", &link).unwrap();
+        for path in [Path::new("/dev/zero"), &fifo, dir.path(), &link] {
+            let mut tail = LineTail::new(0, Limits::default());
+            let result = tail.read_file(path);
+            assert!(
+                matches!(result, Err(Error::Open { .. })),
+                "{path:?}: {result:?}"
+            );
+        }
     }
 
     #[test]

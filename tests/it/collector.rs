@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const PHOENIX_PROJECT: &str = "codex-otel-it";
 
 /// Exports `spans` once through a codex-otel destination built from `config`.
-async fn export(config: &DestinationConfig, spans: &[SpanRecord]) -> Result<()> {
+pub(crate) async fn export(config: &DestinationConfig, spans: &[SpanRecord]) -> Result<()> {
     let mut destination = Destination::build(config)?;
     let outcome = destination.export(spans).await;
     destination.shutdown().await;
@@ -32,7 +32,7 @@ async fn export(config: &DestinationConfig, spans: &[SpanRecord]) -> Result<()> 
 }
 
 /// A plain OTLP destination (no headers) at `endpoint`, carrying `resource`.
-fn otlp_destination(
+pub(crate) fn otlp_destination(
     endpoint: String,
     protocol: Protocol,
     resource: ResourceConfig,

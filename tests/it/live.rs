@@ -5,7 +5,7 @@
 
 use crate::support::codex::{CodexRun, CodexSandbox, Exec};
 use crate::support::fixtures::ModelCall;
-use crate::support::receivers::{Sink, SinkSpec, BT_API_KEY, BT_PROJECT};
+use crate::support::receivers::{Phoenix, Sink, SinkSpec, BT_API_KEY, BT_PROJECT};
 use anyhow::{Context, Result};
 use codex_otel::export::file::{list_sessions, read_session};
 use codex_otel::paths::StateDir;
@@ -175,8 +175,30 @@ fn named<'a>(spans: &'a [Value], prefix: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-/// Every model call of the session is one chat span carrying exactly the mock's usage.
+/// The sum of integer attribute `key` over every span.
+fn sum_attr(spans: &[Value], key: &str) -> i64 {
+    spans.iter().filter_map(|s| attr(s, key).as_i64()).sum()
+}
+
+/// The sum of `braintrust.metrics` field `field` over every span, as Braintrust adds it up.
+fn sum_metric(spans: &[Value], field: &str) -> i64 {
+    spans
+        .iter()
+        .filter_map(|s| attr(s, "braintrust.metrics").as_str())
+        .filter_map(|text| serde_json::from_str::<Value>(text).ok())
+        .filter_map(|metrics| metrics[field].as_i64())
+        .sum()
+}
+
+/// Every model call of the session is one chat span carrying exactly the mock's usage, and
+/// usage summed over every span (as backends sum it) equals the mock's totals.
 pub(crate) fn assert_exact_usage(spans: &[Value], calls: &[ModelCall]) {
+    let input: i64 = calls.iter().map(|c| c.input_tokens).sum();
+    let output: i64 = calls.iter().map(|c| c.output_tokens).sum();
+    assert_eq!(sum_attr(spans, "gen_ai.usage.input_tokens"), input);
+    assert_eq!(sum_attr(spans, "gen_ai.usage.output_tokens"), output);
+    assert_eq!(sum_metric(spans, "prompt_tokens"), input);
+    assert_eq!(sum_metric(spans, "completion_tokens"), output);
     let chats = named(spans, "chat ");
     assert_eq!(
         chats.len(),
@@ -322,6 +344,59 @@ fn a_sub_agent_is_traced_under_its_spawn_call() -> Result<()> {
     assert_eq!(child["parent_span_id"], spawn["span_id"]);
     assert_eq!(named(&spans, "turn").len(), 2, "{}", outline(&spans));
     assert_exact_usage(&spans, &calls_of(&live, &spans)?);
+    Ok(())
+}
+
+#[test]
+fn a_live_sub_agent_session_in_phoenix_shows_the_model_apis_totals_and_no_turn_as_llm() -> Result<()>
+{
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    let Some(mut phoenix) = live.runtime.block_on(Phoenix::start())? else {
+        return Ok(());
+    };
+    let prompt = "SPAWN a helper agent please";
+    let exec = live
+        .exec(prompt)
+        .env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", phoenix.traces_url())
+        .env(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "openinference.project.name=codex-live",
+        );
+    let (session, spans) = traced(&live, exec)?;
+    let calls = calls_of(&live, &spans)?;
+    let trace = session.replace('-', "");
+    let stored =
+        live.runtime
+            .block_on(phoenix.wait_for_spans("codex-live", &trace, spans.len()))?;
+    let phoenix_sum = |key: &str| -> i64 {
+        stored
+            .iter()
+            .filter_map(|s| s["attributes"][key].as_i64())
+            .sum()
+    };
+    let input: i64 = calls.iter().map(|c| c.input_tokens).sum();
+    let output: i64 = calls.iter().map(|c| c.output_tokens).sum();
+    assert_eq!(phoenix_sum("llm.token_count.prompt"), input);
+    assert_eq!(phoenix_sum("llm.token_count.completion"), output);
+    for span in &stored {
+        let name = span["name"].as_str().unwrap_or_default();
+        assert_eq!(
+            span["span_kind"] == "LLM",
+            name.starts_with("chat"),
+            "{name} is {} in Phoenix",
+            span["span_kind"]
+        );
+    }
+    let root = stored
+        .iter()
+        .find(|s| s["parent_id"].is_null())
+        .context("no root span in Phoenix")?;
+    assert_eq!(root["attributes"]["input.value"], prompt);
+    assert!(root["attributes"]["output.value"]
+        .as_str()
+        .is_some_and(|answer| !answer.is_empty()));
     Ok(())
 }
 

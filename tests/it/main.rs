@@ -1,7 +1,9 @@
 //! The integration test binary: every module below is one area of behaviour.
 
+mod backend_totals; // usage summed over every span equals the model API; span kinds, inputs, outputs, display names
 mod codex_smoke; // the real Codex CLI end to end: hooks, rollouts, resume, compaction, plugins
 mod collector; // real receivers: the OTLP sink, rotel from otel-config/rotel, Arize Phoenix
+mod content_off; // content capture off: no prompt, answer, command, output or reason in the exported bytes
 mod destinations; // TLS with a test CA, mutual TLS, gRPC over TLS, CONNECT proxy and NO_PROXY, file tables, resource
 mod doctor; // codex-otel doctor: every diagnosis against local receivers and Codex homes made in the test
 mod durability; // nothing lost, nothing doubled: SIGKILLs, outages, 429/413, full spool, torn files, retention
@@ -11,9 +13,12 @@ mod live; // the real Codex CLI traced live: hook → journal → daemon → spa
 mod load; // 50 concurrent sessions × 202 events through hook and daemon: exact traces, bounded RSS
 mod metrics; // GenAI metrics at the fake receiver from replays and the real daemon (periodic flush, flush at stop)
 mod otelcol_configs; // the shipped OpenTelemetry Collector configs, validated structurally
+mod packaging; // npm packages installed into a fresh prefix and traced live, the launcher finding them, cargo package
 mod parsers; // Codex hook and rollout parsers never panic on arbitrary or damaged input
+mod phoenix_judge; // recorded sessions in a real Arize Phoenix: exact token totals, no turn as LLM, prompt and answer on the root
 mod plugin; // the shipped Codex plugin and `codex-otel install`, run with the real Codex CLI
 mod protocols; // export over http/protobuf, http/json, grpc: gzip, headers, Braintrust, limits, fan-out
 mod replay; // recorded Codex sessions → golden span trees and exact token numbers
-mod support;
-mod trace_codex; // a trace-codex user's setup unchanged: config.json, record file, resume rule, CI recipe // fixtures, span-tree comparison, receivers and the real binaries
+mod security; // hostile local users and inputs: squatted sockets and state directories, planted symlinks, FIFO and device transcripts, long state paths
+mod support; // fixtures, span-tree comparison, receivers and the real binaries
+mod trace_codex; // a trace-codex user's setup unchanged: config.json, record file, resume rule, CI recipe

@@ -65,7 +65,7 @@ fn repo_root() -> PathBuf {
 }
 
 /// `Ok(None)` after printing `reason`, or an error when [`REQUIRE_ENV`] is `1`.
-fn skip<T>(reason: String) -> Result<Option<T>> {
+pub(crate) fn skip<T>(reason: String) -> Result<Option<T>> {
     if std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1") {
         bail!("{reason}, and {REQUIRE_ENV}=1 requires it");
     }
@@ -114,7 +114,7 @@ fn locate_python() -> Result<Option<PathBuf>> {
 }
 
 /// Polls `ready` until it yields a value or `timeout` passes.
-fn poll<T>(
+pub(crate) fn poll<T>(
     what: &str,
     timeout: Duration,
     mut ready: impl FnMut() -> Result<Option<T>>,

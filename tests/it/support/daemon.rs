@@ -13,6 +13,7 @@
 
 use super::bin::{run, Home, BIN};
 use super::fixtures::{model_calls, scenario_dir, ModelCall};
+use codex_otel::paths::StateDir;
 use codex_otel::replay::resolve_transcript;
 use codex_otel::span::{genai as key, SpanId, SpanRecord};
 use codex_otel::wire::{self, DaemonStatus, Request, Response, Route};
@@ -61,6 +62,11 @@ impl Daemon {
     /// daemon that exits at once without error found the lock taken (by a hook's `/bin/true`
     /// stand-in still starting): it is started again.
     pub(crate) fn start(home: &Home, env: &[(&str, String)]) -> Daemon {
+        Self::start_in(home, &home.state(), env)
+    }
+
+    /// [`Daemon::start`] on another state directory than `home`'s.
+    pub(crate) fn start_in(home: &Home, state: &StateDir, env: &[(&str, String)]) -> Daemon {
         let stderr = home.outer().join("daemon.stderr");
         let spawn = || {
             let log = OpenOptions::new()
@@ -72,7 +78,7 @@ impl Daemon {
                 .args(["daemon", "--foreground"])
                 .env_clear()
                 .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("CODEX_OTEL_HOME", home.state().root())
+                .env("CODEX_OTEL_HOME", state.root())
                 .envs(env.iter().map(|(k, v)| (k, v)))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -82,8 +88,8 @@ impl Daemon {
         };
         let mut daemon = Daemon {
             child: spawn(),
-            socket: home.state().socket(),
-            logs: home.state().log_file(),
+            socket: state.socket(),
+            logs: state.log_file(),
         };
         wait_for("the daemon to answer", START_TIMEOUT, || {
             match daemon.child.try_wait().expect("daemon state") {
@@ -123,6 +129,18 @@ impl Daemon {
         };
         let answer = wire::request(&self.socket, &request, timeout + Duration::from_secs(5));
         matches!(answer, Ok(Response::Flushed))
+    }
+
+    /// Waits up to `timeout` for the daemon to exit; true when it did.
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.child.try_wait().expect("daemon state").is_some() {
+                return true;
+            }
+            std::thread::sleep(POLL);
+        }
+        false
     }
 
     /// Kills the daemon with SIGKILL, as a crash would.
@@ -419,7 +437,8 @@ pub(crate) fn distinct<'a>(
     (unique, repeats)
 }
 
-/// Every chat span of `trace` carries its model call's exact usage, and the root the sum.
+/// Every chat span of `trace` carries its model call's exact usage, and the root the sum as
+/// `codex.usage.*`.
 pub(crate) fn assert_usage(trace: &BTreeMap<SpanId, SpanRecord>, calls: &[ModelCall]) {
     let keys = [
         key::USAGE_INPUT_TOKENS,
@@ -453,7 +472,13 @@ pub(crate) fn assert_usage(trace: &BTreeMap<SpanId, SpanRecord>, calls: &[ModelC
         .values()
         .find(|s| s.parent_span_id.is_none())
         .expect("a root span");
-    for (name, total) in keys.iter().zip(totals) {
+    let total_keys = [
+        key::CODEX_USAGE_INPUT_TOKENS,
+        key::CODEX_USAGE_CACHE_READ_INPUT_TOKENS,
+        key::CODEX_USAGE_OUTPUT_TOKENS,
+        key::CODEX_USAGE_REASONING_OUTPUT_TOKENS,
+    ];
+    for (name, total) in total_keys.iter().zip(totals) {
         assert_eq!(root.int_attr(name), Some(total), "session total {name}");
     }
 }

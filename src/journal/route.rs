@@ -1,19 +1,23 @@
 //! The durable route of a session: the settings it was first traced with, without secrets, so a
 //! resumed session (a later `codex exec resume`, a restarted daemon) keeps its destinations
-//! even when the resuming environment lacks the variables.
+//! even when the resuming environment lacks the variables, and a restarted daemon never routes
+//! one session with another's environment.
 //!
-//! - Stored once per session, when the daemon first starts following it, as
-//!   `routes/<session>.json` (mode 0600, written atomically) under the state directory: the
+//! - Stored once per session as `routes/<session>.json` (mode 0600, written atomically) under
+//!   the state directory: by the daemon when it first follows the session with a hook's route,
+//!   or by the hook itself when no daemon heard it ([`RouteRecord::first`]). It holds the
 //!   value of every route variable ([`Route::carries`]) the session saw, from its hook's
 //!   environment or its `config.json`, except secrets ([`is_secret`], and any value holding a
-//!   URL with credentials), plus the names of the secrets that were set.
+//!   URL with credentials or a query), plus the names of the secrets that were set.
 //! - Read back: a route variable comes from the record (set or unset as it was first), any
 //!   other from the current lookup; a secret comes from the current environment or
 //!   `config.json`. A secret the session had that neither provides now is missing: the session
 //!   then waits (its events stay in the journal) until one does.
-//! - Secrets never reach the disk: API keys, tokens, passwords, header values, URL credentials.
+//! - Secrets never reach the disk: API keys, tokens, passwords, header values, URL credentials
+//!   and query values.
 //! - Retention removes it with the session's journal ([`forget`]).
 
+use crate::config::config_json::{self, ConfigJson};
 use crate::paths::StateDir;
 use crate::wire::Route;
 use serde::{Deserialize, Serialize};
@@ -62,11 +66,12 @@ pub(crate) fn is_secret(name: &str) -> bool {
         || name.ends_with("_HEADERS")
 }
 
-/// Whether a value holds a URL with credentials (`scheme://user:password@host`).
-fn has_url_credentials(value: &str) -> bool {
+/// Whether a value holds a URL with credentials (`scheme://user:password@host`) or a query
+/// (where API keys are often passed: `?key=…`).
+fn has_url_secret(value: &str) -> bool {
     value.split("://").skip(1).any(|rest| {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        authority.contains('@')
+        authority.contains('@') || rest.contains('?')
     })
 }
 
@@ -80,7 +85,7 @@ impl RouteRecord {
         for name in names.into_iter().filter(|name| Route::carries(name)) {
             match lookup(name) {
                 None => {}
-                Some(value) if is_secret(name) || has_url_credentials(&value) => {
+                Some(value) if is_secret(name) || has_url_secret(&value) => {
                     record.secrets.insert(name.to_owned());
                 }
                 Some(value) => {
@@ -89,6 +94,17 @@ impl RouteRecord {
             }
         }
         record
+    }
+
+    /// The record of a session first seen with its hook's `route`, `config.json` filling in what
+    /// the route does not set.
+    pub(crate) fn first(route: &Route, json: &ConfigJson) -> Self {
+        let env = |name: &str| route.get(name).map(str::to_owned);
+        let names = route
+            .iter()
+            .map(|(name, _)| name)
+            .chain(json.iter().map(|(n, _)| n));
+        Self::capture(names, config_json::layered(env, json))
     }
 
     /// The value of `name` for this session: see the module docs.
