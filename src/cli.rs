@@ -108,4 +108,8 @@ pub struct ShowArgs {
     /// Draw the most recent session.
     #[arg(long, conflicts_with = "session")]
     pub last: bool,
+    /// List the sessions in the local store instead: date, cwd, first prompt, turns, tokens,
+    /// duration, errors.
+    #[arg(long, conflicts_with_all = ["session", "last"])]
+    pub list: bool,
 }
