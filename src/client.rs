@@ -1,18 +1,25 @@
 //! `codex-otel flush`, `status` and `stop`: one request each to the running daemon over its
 //! Unix socket. `flush` starts a daemon when none runs, since journals may hold events no
-//! daemon has delivered yet.
+//! daemon has delivered yet. `stop` waits (bounded) until the daemon has drained and exited.
+//! A wait past one second says on stderr what it waits on ([`crate::progress`]).
 
 use crate::cli::{FlushArgs, StatusArgs};
 use crate::hook::spawn::spawn_if_absent;
 use crate::paths::StateDir;
+use crate::progress;
 use crate::wire::{self, DaemonStatus, DestinationStatus, Request, Response};
 use anyhow::{bail, Context};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// How long `status` and `stop` wait for an answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause between connection attempts while a daemon starts.
 const RETRY_PAUSE: Duration = Duration::from_millis(20);
+/// How long a progress note waits for the daemon's status.
+const NOTE_STATUS_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long `stop` waits for the daemon to drain and exit (its own drain deadline is 10 s).
+const STOP_WAIT: Duration = Duration::from_secs(15);
 
 /// Entry point of `codex-otel flush`.
 pub fn flush(args: &FlushArgs) -> anyhow::Result<()> {
@@ -25,7 +32,7 @@ pub fn flush(args: &FlushArgs) -> anyhow::Result<()> {
         timeout_ms: timeout.as_millis() as u64,
     };
     loop {
-        match wire::request(&state.socket(), &request, timeout + ANSWER_TIMEOUT) {
+        match ask_with_notes(&state, &request, timeout + ANSWER_TIMEOUT) {
             Ok(Response::Flushed) => return Ok(()),
             Ok(Response::TimedOut) => bail!(
                 "timed out after {:.1} s; delivery goes on in the daemon",
@@ -65,11 +72,68 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<()> {
 /// Entry point of `codex-otel stop`.
 pub fn stop() -> anyhow::Result<()> {
     let state = StateDir::from_env();
+    let before = match wire::request(&state.socket(), &Request::Status, ANSWER_TIMEOUT) {
+        Ok(Response::Status(status)) => Some(status),
+        _ => None,
+    };
     match wire::request(&state.socket(), &Request::Stop, ANSWER_TIMEOUT) {
-        Ok(_) => Ok(()),
-        Err(wire::Error::NoDaemon { .. }) => Ok(()),
-        Err(error) => Err(error).context("asking the daemon to stop"),
+        Ok(_) => {}
+        Err(wire::Error::NoDaemon { .. }) => return Ok(()),
+        Err(error) => return Err(error).context("asking the daemon to stop"),
     }
+    let Some(before) = before else {
+        return Ok(());
+    };
+    let (exited, rx) = mpsc::channel();
+    let pid = before.pid;
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + STOP_WAIT;
+        while is_running(pid) && Instant::now() < deadline {
+            std::thread::sleep(RETRY_PAUSE);
+        }
+        let _ = exited.send(!is_running(pid));
+    });
+    let note = || {
+        let left = progress::outstanding(&before);
+        format!("the daemon (pid {pid}) to drain and exit; when asked to stop it had: {left}")
+    };
+    match progress::wait_sync(&rx, note) {
+        Some(true) => Ok(()),
+        _ => bail!(
+            "the daemon (pid {pid}) is still draining after {} s",
+            STOP_WAIT.as_secs()
+        ),
+    }
+}
+
+/// Whether process `pid` still exists.
+fn is_running(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+/// `request` to the daemon, saying on stderr what the daemon still works on while it takes
+/// longer than a second.
+fn ask_with_notes(
+    state: &StateDir,
+    request: &Request,
+    timeout: Duration,
+) -> Result<Response, wire::Error> {
+    let (answer, rx) = mpsc::channel();
+    let (socket, asked) = (state.socket(), request.clone());
+    std::thread::spawn(move || {
+        let _ = answer.send(wire::request(&socket, &asked, timeout));
+    });
+    let note = || match wire::request(&state.socket(), &Request::Status, NOTE_STATUS_TIMEOUT) {
+        Ok(Response::Status(status)) => progress::outstanding(&status),
+        _ => "the daemon (it does not answer status in time)".to_owned(),
+    };
+    // The asking thread ends without answering only if it panicked: ask once more here.
+    progress::wait_sync(&rx, note)
+        .unwrap_or_else(|| wire::request(&state.socket(), request, timeout))
 }
 
 fn render(state: &StateDir, status: Option<&DaemonStatus>) -> String {

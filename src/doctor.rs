@@ -7,6 +7,7 @@
 //!   in a throwaway trace ([`reach`]); the local store is checked for writability. Every failure
 //!   is named (DNS, connection refused, TLS unknown CA / name / expiry / client certificate,
 //!   proxy, timeout, 401/403, 404, other answers) with its fix. `--offline` sends nothing.
+//!   A probe that takes longer than a second says which destination it waits on (stderr).
 //! - State directory: it is this user's own and private, and the daemon socket has a usable
 //!   location, else exactly why not and what to set ([`state`]).
 //! - Hooks: codex-otel is registered with Codex (`hooks.json` or the plugin) for all 12 events,
@@ -216,7 +217,9 @@ pub async fn check(inputs: &Inputs) -> Report {
     if !inputs.offline && !configs.is_empty() {
         let mut checks = Vec::new();
         for config in &configs {
-            let finding = reach::probe(config, inputs.limit).await;
+            let note = || format!("{}: a test span, bounded by --timeout", config.name);
+            let finding =
+                crate::progress::wait_async(reach::probe(config, inputs.limit), note).await;
             let outcome = if finding.is_ok() {
                 Outcome::Ok
             } else {

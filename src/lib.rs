@@ -19,6 +19,7 @@
 //! - [`wire`]: messages between the hook and the daemon over the Unix socket.
 //! - [`cli`]: the command-line definitions (clap).
 //! - [`client`]: `flush`, `status` and `stop`: requests to the running daemon.
+//! - [`progress`]: what a waiting command (`flush`, `stop`, `doctor`) is waiting on, on stderr.
 //! - [`doctor`]: checks configuration, destinations and hook registration, and says what to fix.
 //! - [`install`]: registers the hook in `$CODEX_HOME/hooks.json` (the plugin is the other way).
 //! - [`logging`]: codex-otel's own diagnostics, to a file under the state directory.
@@ -35,6 +36,7 @@ pub mod install;
 pub mod journal;
 pub mod logging;
 pub mod paths;
+pub mod progress;
 pub mod record;
 pub mod replay;
 pub mod session;

@@ -20,6 +20,6 @@ mod plugin; // the shipped Codex plugin and `codex-otel install`, run with the r
 mod protocols; // export over http/protobuf, http/json, grpc: gzip, headers, Braintrust, limits, fan-out
 mod replay; // recorded Codex sessions → golden span trees and exact token numbers
 mod security;
-mod show; // `codex-otel show` on recorded sessions: what each did and cost, --list, width, colour // hostile local users and inputs: squatted sockets and state directories, planted symlinks, FIFO and device transcripts, long state paths
+mod show; // `codex-otel show` on recorded sessions: what each did and cost, --list, width, colour; flush notes // hostile local users and inputs: squatted sockets and state directories, planted symlinks, FIFO and device transcripts, long state paths
 mod support; // fixtures, span-tree comparison, receivers and the real binaries
 mod trace_codex; // a trace-codex user's setup unchanged: config.json, record file, resume rule, CI recipe

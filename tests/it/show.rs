@@ -1,6 +1,7 @@
 //! `codex-otel show` on recorded real Codex sessions in the local store: what each session did
 //! (commands, exit codes, permission decisions, compaction) and what it cost, per model, equal
-//! to the mock Responses API's ground truth; `show --list`; width and colour rules.
+//! to the mock Responses API's ground truth; `show --list`; width and colour rules; and a
+//! `flush` that waits saying what it waits on.
 
 use crate::support::bin::Home;
 use crate::support::fixtures;
@@ -131,4 +132,38 @@ fn the_list_shows_every_stored_session_with_its_prompt_turns_and_tokens() {
             .unwrap_or_else(|| panic!("{scenario} not listed:\n{listed}"));
         assert!(line.contains(&format!("  {tokens}  ")), "{line}");
     }
+}
+
+#[test]
+fn a_flush_waiting_on_a_dead_destination_says_what_it_waits_on_and_the_last_error() {
+    use crate::support::daemon::{Daemon, Feed};
+    let home = Home::new();
+    // Nothing listens on port 1: every attempt is refused and the spans stay queued.
+    let env = [(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "http://127.0.0.1:1".to_owned(),
+    )];
+    let daemon = Daemon::start(&home, &env);
+    let feed = Feed::fixture("shell", &home.outer().join("shell"));
+    feed.feed(&home, &env, 0..feed.steps.len());
+    let output = home
+        .command(&["flush", "--timeout", "2.5"])
+        .output()
+        .expect("runs");
+    assert!(
+        !output.status.success(),
+        "the flush cannot finish: {output:?}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let note = stderr
+        .lines()
+        .find(|line| line.starts_with("codex-otel: still waiting after 1s: "))
+        .unwrap_or_else(|| panic!("no note after a second:\n{stderr}"));
+    assert!(
+        note.contains("otlp: ") && note.contains("spans queued"),
+        "{note}"
+    );
+    assert!(note.contains("last error"), "{note}");
+    assert!(output.stdout.is_empty(), "notes never go to stdout");
+    drop(daemon);
 }
