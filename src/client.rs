@@ -106,13 +106,17 @@ pub fn stop() -> anyhow::Result<()> {
     }
 }
 
-/// Whether process `pid` still exists.
+/// Whether process `pid` still runs: it exists and is not a zombie waiting to be reaped (as a
+/// daemon started by a test or a supervisor is after it exited).
 fn is_running(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
-    unsafe { libc::kill(pid, 0) == 0 }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
 }
 
 /// `request` to the daemon, saying on stderr what the daemon still works on while it takes
@@ -235,6 +239,23 @@ fn render_destination(d: &DestinationStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn this_process_runs_and_a_pid_that_does_not_exist_does_not() {
+        assert!(is_running(std::process::id()));
+        assert!(!is_running(u32::MAX));
+    }
+
+    #[test]
+    fn an_exited_child_not_yet_reaped_no_longer_runs() {
+        let mut child = std::process::Command::new("true").spawn().expect("spawns");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while is_running(child.id()) && Instant::now() < deadline {
+            std::thread::sleep(RETRY_PAUSE);
+        }
+        assert!(!is_running(child.id()), "a zombie is not running");
+        child.wait().expect("reaped");
+    }
 
     #[test]
     fn a_session_waiting_for_secrets_says_which_and_where_they_can_come_from() {
