@@ -1,7 +1,6 @@
 //! `codex-otel flush`, `status` and `stop`: one request each to the running daemon over its
 //! Unix socket. `flush` starts a daemon when none runs, since journals may hold events no
-//! daemon has delivered yet. `stop` waits (bounded) until the daemon has drained and exited.
-//! A wait past one second says on stderr what it waits on ([`crate::progress`]).
+//! daemon has delivered yet. A wait past one second says on stderr what it waits on ([`crate::progress`]).
 
 use crate::cli::{FlushArgs, StatusArgs};
 use crate::hook::spawn::spawn_if_absent;
@@ -18,8 +17,6 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 const RETRY_PAUSE: Duration = Duration::from_millis(20);
 /// How long a progress note waits for the daemon's status.
 const NOTE_STATUS_TIMEOUT: Duration = Duration::from_millis(500);
-/// How long `stop` waits for the daemon to drain and exit (its own drain deadline is 10 s).
-const STOP_WAIT: Duration = Duration::from_secs(15);
 
 /// Entry point of `codex-otel flush`.
 pub fn flush(args: &FlushArgs) -> anyhow::Result<()> {
@@ -69,53 +66,14 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Entry point of `codex-otel stop`.
+/// Entry point of `codex-otel stop`: the daemon stops listening at once and drains (bounded)
+/// on its own; a hook fired meanwhile is picked up by a successor it starts.
 pub fn stop() -> anyhow::Result<()> {
     let state = StateDir::from_env();
-    let before = match wire::request(&state.socket(), &Request::Status, ANSWER_TIMEOUT) {
-        Ok(Response::Status(status)) => Some(status),
-        _ => None,
-    };
-    match wire::request(&state.socket(), &Request::Stop, ANSWER_TIMEOUT) {
-        Ok(_) => {}
-        Err(wire::Error::NoDaemon { .. }) => return Ok(()),
-        Err(error) => return Err(error).context("asking the daemon to stop"),
-    }
-    let Some(before) = before else {
-        return Ok(());
-    };
-    let (exited, rx) = mpsc::channel();
-    let pid = before.pid;
-    std::thread::spawn(move || {
-        let deadline = Instant::now() + STOP_WAIT;
-        while is_running(pid) && Instant::now() < deadline {
-            std::thread::sleep(RETRY_PAUSE);
-        }
-        let _ = exited.send(!is_running(pid));
-    });
-    let note = || {
-        let left = progress::outstanding(&before);
-        format!("the daemon (pid {pid}) to drain and exit; when asked to stop it had: {left}")
-    };
-    match progress::wait_sync(&rx, note) {
-        Some(true) => Ok(()),
-        _ => bail!(
-            "the daemon (pid {pid}) is still draining after {} s",
-            STOP_WAIT.as_secs()
-        ),
-    }
-}
-
-/// Whether process `pid` still runs: it exists and is not a zombie waiting to be reaped (as a
-/// daemon started by a test or a supervisor is after it exited).
-fn is_running(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the command name, which is in parentheses and may hold spaces.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
+    match ask_with_notes(&state, &Request::Stop, ANSWER_TIMEOUT) {
+        Ok(_) => Ok(()),
+        Err(wire::Error::NoDaemon { .. }) => Ok(()),
+        Err(error) => Err(error).context("asking the daemon to stop"),
     }
 }
 
@@ -239,23 +197,6 @@ fn render_destination(d: &DestinationStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn this_process_runs_and_a_pid_that_does_not_exist_does_not() {
-        assert!(is_running(std::process::id()));
-        assert!(!is_running(u32::MAX));
-    }
-
-    #[test]
-    fn an_exited_child_not_yet_reaped_no_longer_runs() {
-        let mut child = std::process::Command::new("true").spawn().expect("spawns");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while is_running(child.id()) && Instant::now() < deadline {
-            std::thread::sleep(RETRY_PAUSE);
-        }
-        assert!(!is_running(child.id()), "a zombie is not running");
-        child.wait().expect("reaped");
-    }
 
     #[test]
     fn a_session_waiting_for_secrets_says_which_and_where_they_can_come_from() {
