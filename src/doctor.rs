@@ -10,6 +10,8 @@
 //!   A probe that takes longer than a second says which destination it waits on (stderr).
 //! - State directory: it is this user's own and private, and the daemon socket has a usable
 //!   location, else exactly why not and what to set ([`state`]).
+//! - Daemon (when one runs): a session stuck reading, or waiting for its route or credentials
+//!   ([`sessions`]).
 //! - Hooks: codex-otel is registered with Codex (`hooks.json` or the plugin) for all 12 events,
 //!   its binary exists, the hooks are trusted, and not registered twice ([`hooks`]); the
 //!   plugin's launcher finds a binary and left no "no binary" line in its log ([`launcher`]).
@@ -21,6 +23,7 @@
 pub mod hooks;
 pub mod launcher;
 pub mod reach;
+pub mod sessions;
 pub mod state;
 pub mod trace_codex;
 
@@ -30,12 +33,16 @@ use crate::export::otlp::without_credentials;
 use crate::export::{DestinationConfig, DestinationKind, Protocol, Proxy};
 use crate::logging::Chain;
 use crate::paths::StateDir;
+use crate::wire::{self, Request, Response};
 use clap::Args;
 use hooks::{Hooks, Registration, Trust};
 use reach::Finding;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// How long `doctor` waits for a running daemon's status.
+const DAEMON_STATUS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Arguments of `codex-otel doctor`.
 #[derive(Debug, Args)]
@@ -195,6 +202,12 @@ pub async fn check(inputs: &Inputs) -> Report {
     report
         .sections
         .push(("State directory".to_owned(), state::state_checks(&state)));
+    if let Ok(Response::Status(status)) =
+        wire::request(&state.socket(), &Request::Status, DAEMON_STATUS_TIMEOUT)
+    {
+        let checks = sessions::session_checks(&status);
+        report.sections.push(("Daemon".to_owned(), checks));
+    }
     let file = vars(env::CODEX_OTEL_CONFIG)
         .filter(|path| !path.trim().is_empty())
         .map(PathBuf::from);

@@ -219,6 +219,16 @@ fn a_hostile_transcript_path_never_wedges_the_daemon() {
             (status.sessions.len() == 2 && status.sessions.iter().all(|s| !s.busy)).then_some(())
         },
     );
+    // doctor asks the running daemon about its sessions: neither is stuck.
+    let doctor = home.command(&["doctor", "--offline"]).output().unwrap();
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        report.contains(&format!(
+            "daemon (pid {}) follows 2 session(s), none stuck",
+            daemon.pid()
+        )),
+        "{report}"
+    );
     let stop = home.command(&["stop"]).output().unwrap();
     assert!(stop.status.success(), "{stop:?}");
     assert!(
