@@ -185,6 +185,9 @@ fn render_destination(d: &DestinationStatus) -> String {
         d.retries,
         ago(d.last_success_at_ms),
     );
+    if let Some(warning) = &d.warning {
+        text.push_str(&format!("    warning: {warning}\n"));
+    }
     if let Some(error) = &d.last_error {
         text.push_str(&format!(
             "    last error ({}): {error}\n",

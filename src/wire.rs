@@ -229,6 +229,9 @@ pub struct DestinationStatus {
     pub last_error_at_ms: Option<u64>,
     /// When the destination last acknowledged spans, in milliseconds since the Unix epoch.
     pub last_success_at_ms: Option<u64>,
+    /// The latest 2xx answer that was not an OTLP response (a wrong endpoint, most likely):
+    /// the spans were counted as delivered.
+    pub warning: Option<String>,
 }
 
 /// What a destination's delivery is doing, in a [`DestinationStatus`].

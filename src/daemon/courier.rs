@@ -139,6 +139,12 @@ impl Courier {
                     failures = 0;
                     continue;
                 }
+                Verdict::Unrecognised { warning } => {
+                    self.warn(&warning);
+                    self.done(&group, range, &[], 0, failures).await;
+                    failures = 0;
+                    continue;
+                }
                 Verdict::Split => {
                     self.split(&group, range, &mut work).await;
                     continue;
@@ -223,6 +229,22 @@ impl Courier {
         });
         let (shared, done) = (self.shared.clone(), group.by_batch(range));
         let _ = tokio::task::spawn_blocking(move || shared.settle(done)).await;
+    }
+
+    /// The destination accepted spans with an answer that is not OTLP: logged once per new
+    /// text and kept for `status` and `doctor`.
+    fn warn(&self, warning: &str) {
+        let warning = crate::logging::sanitize_remote_text(warning);
+        let mut fresh = false;
+        self.shared.count(|c| {
+            fresh = c.warning.as_deref() != Some(warning.as_str());
+            c.warning = Some(warning.clone());
+        });
+        if fresh {
+            self.shared
+                .log
+                .write(format_args!("{}: warning: {warning}", self.shared.name));
+        }
     }
 
     fn failed(&self, error: &ExportError, (state, wait): (DeliveryState, Duration), failures: u32) {

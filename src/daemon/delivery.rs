@@ -65,6 +65,8 @@ pub(crate) struct Counters {
     pub(crate) last_error: Option<String>,
     pub(crate) last_error_at_ms: Option<u64>,
     pub(crate) last_success_at_ms: Option<u64>,
+    /// The latest 2xx answer that was not an OTLP response (the spans counted as delivered).
+    pub(crate) warning: Option<String>,
 }
 
 /// One destination's spool and bookkeeping, shared by its handles and its courier.
@@ -229,6 +231,7 @@ impl Shared {
             last_error: c.last_error.clone(),
             last_error_at_ms: c.last_error_at_ms,
             last_success_at_ms: c.last_success_at_ms,
+            warning: c.warning.clone(),
         }
     }
 }

@@ -95,6 +95,9 @@ pub(crate) enum Verdict {
     /// Done with every span: accepted, except `dropped` (too large alone) and `rejected` ones
     /// (counted by an OTLP partial success).
     Done { dropped: Vec<SpanId>, rejected: u64 },
+    /// Done with every span, but the receiver's 2xx answer was not an OTLP response: counted as
+    /// delivered, and `warning` says what came back (a wrong endpoint, most likely).
+    Unrecognised { warning: String },
     /// Send again in halves.
     Split,
     /// Send again after `after`, or after the backoff.
@@ -127,6 +130,12 @@ pub(crate) fn verdict(result: &Result<(), ExportError>) -> Verdict {
         } => Verdict::Done {
             dropped: Vec::new(),
             rejected: u64::try_from(*rejected).unwrap_or(0),
+        },
+        ExportError::Otlp {
+            source: source @ OtlpError::NotOtlpAnswer { .. },
+            ..
+        } => Verdict::Unrecognised {
+            warning: source.to_string(),
         },
         other => match other.retry_advice() {
             RetryAdvice::Retry { after } => Verdict::Retry { after },

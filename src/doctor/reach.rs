@@ -242,6 +242,8 @@ pub fn classify(error: &ExportError, proxy: &Proxy) -> Finding {
             }
         }
         OtlpError::PartialSuccess { .. } => Finding::Rejected(source.to_string()),
+        // A 2xx page that is not OTLP: something answers there, but not an OTLP receiver.
+        OtlpError::NotOtlpAnswer { .. } => Finding::WrongPath(source.to_string()),
         _ => Finding::Failed(Chain(error).to_string()),
     }
 }

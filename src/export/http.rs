@@ -71,14 +71,14 @@ impl HttpTransport {
         })
     }
 
-    /// Posts `body` as `content_type`; the response body on a 2xx answer. Messages of
-    /// error answers have the values of `redactor` redacted.
+    /// Posts `body` as `content_type`; the response (body and content type) on a 2xx answer.
+    /// Messages of error answers have the values of `redactor` redacted.
     pub(crate) async fn post(
         &self,
         body: Vec<u8>,
         content_type: &'static str,
         redactor: &Headers,
-    ) -> Result<Vec<u8>, OtlpError> {
+    ) -> Result<Reply, OtlpError> {
         let mut request = self
             .client
             .post(&self.url)
@@ -95,7 +95,16 @@ impl HttpTransport {
         let headers = response.headers().clone();
         let body = read_capped(response).await.map_err(|e| self.failure(e))?;
         if status.is_success() {
-            return Ok(body);
+            let content_type = headers
+                .get(CONTENT_TYPE)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            return Ok(Reply {
+                status: status.as_u16(),
+                content_type,
+                body,
+            });
         }
         Err(OtlpError::HttpStatus {
             status: status.as_u16(),
@@ -116,6 +125,17 @@ impl HttpTransport {
             OtlpError::Unreachable(Box::new(error))
         }
     }
+}
+
+/// A 2xx answer.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    /// Its HTTP status.
+    pub(crate) status: u16,
+    /// Its `Content-Type`, lowercase; empty when absent.
+    pub(crate) content_type: String,
+    /// Its body, cut at [`MAX_RESPONSE_BYTES`].
+    pub(crate) body: Vec<u8>,
 }
 
 /// The body of `response`, cut at [`MAX_RESPONSE_BYTES`].

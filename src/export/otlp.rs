@@ -302,6 +302,18 @@ pub enum OtlpError {
         /// Why, in its words, shortened and with header values redacted.
         message: String,
     },
+    /// The receiver said 2xx but its answer is not an OTLP response (e.g. an HTML page from a
+    /// wrong URL): the spans probably went nowhere. Counted as delivered, reported as a warning;
+    /// sending again would get the same answer.
+    #[error(
+        "the receiver answered {status} with {what}, not an OTLP response: is the endpoint right?"
+    )]
+    NotOtlpAnswer {
+        /// The HTTP status.
+        status: u16,
+        /// What came back instead.
+        what: String,
+    },
     /// A span alone encodes larger than the request limit; it was not sent (the rest of the
     /// batch was). Retrying cannot help.
     #[error("span {span_id} encodes to {size} bytes, over the {limit}-byte request limit")]
@@ -349,6 +361,7 @@ impl OtlpError {
             | OtlpError::TlsFile { .. }
             | OtlpError::Encode(_)
             | OtlpError::PartialSuccess { .. }
+            | OtlpError::NotOtlpAnswer { .. }
             | OtlpError::SpanTooLarge { .. }
             | OtlpError::Shutdown => RetryAdvice::Permanent,
         }

@@ -6,8 +6,8 @@
 //!   request body under [`OtlpConfig::max_request_bytes`], measured exactly as it is encoded.
 //! - Each request is one attempt bounded by [`OtlpConfig::timeout`]; nothing is retried here,
 //!   so that retrying has a single owner above this stage.
-//! - A span too large to send alone, or spans the receiver rejected (OTLP partial success), do
-//!   not stop the rest of the batch: the other requests are sent and the first such problem is
+//! - A span too large to send alone, spans the receiver rejected (OTLP partial success), or a
+//!   2xx answer that is not an OTLP response, do not stop the rest of the batch: the other requests are sent and the first such problem is
 //!   reported at the end. Any other failure stops the batch at the failed request.
 
 use super::convert::{self, ResourceConfig};
@@ -61,8 +61,10 @@ impl OtlpSink {
             let request = convert::request(&spans[range], &self.resource);
             match self.transport.send::<Traces>(request).await {
                 Ok(()) => {}
-                Err(partial @ OtlpError::PartialSuccess { .. }) => {
-                    deferred.get_or_insert(partial);
+                Err(
+                    answered @ (OtlpError::PartialSuccess { .. } | OtlpError::NotOtlpAnswer { .. }),
+                ) => {
+                    deferred.get_or_insert(answered);
                 }
                 Err(error) => return Err(error),
             }

@@ -6,11 +6,13 @@
 //!   (before compression), so requests can be planned under a size limit.
 //! - An answer with an OTLP partial success that rejected items is an
 //!   [`OtlpError::PartialSuccess`]; one that only carries a warning (nothing rejected) is a
-//!   success. An empty or undecodable success body is a full success. (The OpenTelemetry SDK's
+//!   success. An empty success body is a full success; a 2xx body that is not an OTLP response
+//!   (an HTML page, a JSON array, bytes that do not decode) is an [`OtlpError::NotOtlpAnswer`],
+//!   which delivery counts as delivered with a warning. (The OpenTelemetry SDK's
 //!   exporters only log partial successes, one reason this crate drives the transport itself.)
 
 use super::grpc::GrpcTransport;
-use super::http::{shorten, HttpTransport};
+use super::http::{shorten, HttpTransport, Reply};
 use super::otlp::{Headers, OtlpConfig, OtlpError, Protocol};
 use super::tls;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
@@ -112,15 +114,17 @@ impl Transport {
             Inner::Grpc(grpc) => S::rejected(&grpc.call::<S>(request, &self.headers).await?),
             Inner::Http(http) if self.protocol == Protocol::HttpJson => {
                 let body = serde_json::to_vec(&request).map_err(|e| OtlpError::Encode(e.into()))?;
-                let answer = http.post(body, "application/json", &self.headers).await?;
-                json_rejected(&answer)
+                let reply = http.post(body, "application/json", &self.headers).await?;
+                check_otlp::<S>(&reply)?;
+                json_rejected(&reply.body)
             }
             Inner::Http(http) => {
                 let body = request.encode_to_vec();
-                let answer = http
+                let reply = http
                     .post(body, "application/x-protobuf", &self.headers)
                     .await?;
-                S::Response::decode(answer.as_slice())
+                check_otlp::<S>(&reply)?;
+                S::Response::decode(reply.body.as_slice())
                     .ok()
                     .and_then(|response| S::rejected(&response))
             }
@@ -133,6 +137,40 @@ impl Transport {
             None => Ok(()),
         }
     }
+}
+
+/// Whether a 2xx answer is an OTLP response: an empty body, a JSON object (JSON content type),
+/// or a decodable protobuf response (protobuf, octet-stream or no content type). Anything
+/// else (an HTML page from a wrong URL, say) is [`OtlpError::NotOtlpAnswer`].
+fn check_otlp<S: Signal>(reply: &Reply) -> Result<(), OtlpError> {
+    if reply.body.is_empty() {
+        return Ok(());
+    }
+    let media = reply
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    let recognised = match media {
+        "application/json" => serde_json::from_slice::<serde_json::Value>(&reply.body)
+            .is_ok_and(|answer| answer.is_object()),
+        "" | "application/x-protobuf" | "application/protobuf" | "application/octet-stream" => {
+            S::Response::decode(reply.body.as_slice()).is_ok()
+        }
+        _ => false,
+    };
+    if recognised {
+        return Ok(());
+    }
+    let what = match media {
+        "" => format!("{} bytes that are not an OTLP message", reply.body.len()),
+        media => format!("a {media} body of {} bytes", reply.body.len()),
+    };
+    Err(OtlpError::NotOtlpAnswer {
+        status: reply.status,
+        what,
+    })
 }
 
 /// The rejected count and message of an OTLP/JSON answer of any signal, when it rejected
@@ -165,6 +203,43 @@ fn json_rejected(body: &[u8]) -> Option<(i64, String)> {
 mod tests {
     use super::*;
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
+
+    fn reply(content_type: &str, body: &[u8]) -> Reply {
+        Reply {
+            status: 200,
+            content_type: content_type.into(),
+            body: body.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_2xx_answer_that_is_not_otlp_is_told_apart_from_one_that_is() {
+        let otlp = response(0, "").encode_to_vec();
+        for ok in [
+            reply("", b""),
+            reply("text/html", b""),
+            reply("application/x-protobuf", &otlp),
+            reply("application/json; charset=utf-8", b"{}"),
+            reply("application/json", br#"{"partialSuccess":{}}"#),
+        ] {
+            assert!(check_otlp::<Traces>(&ok).is_ok(), "{ok:?}");
+        }
+        for wrong in [
+            reply(
+                "text/html; charset=utf-8",
+                b"<html><body>Welcome</body></html>",
+            ),
+            reply("application/json", b"[1, 2]"),
+            reply("application/x-protobuf", b"<html>"),
+            reply("text/plain", b"ok"),
+        ] {
+            let error = check_otlp::<Traces>(&wrong).expect_err("not OTLP");
+            assert!(
+                matches!(error, OtlpError::NotOtlpAnswer { status: 200, .. }),
+                "{error}"
+            );
+        }
+    }
 
     fn response(rejected: i64, message: &str) -> ExportTraceServiceResponse {
         ExportTraceServiceResponse {

@@ -229,3 +229,46 @@ async fn a_receiver_that_never_answers_times_out_and_is_worth_retrying() {
     }
     silent.abort();
 }
+
+#[test]
+fn a_2xx_page_that_is_not_otlp_counts_as_delivered_with_a_warning_in_status_and_doctor() {
+    use crate::support::bin::Home;
+    use crate::support::daemon::{wait_for, Daemon, Feed};
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    // A wrong URL often answers 200 with a web page: that is no OTLP receiver.
+    let page = HttpReply::status(200).body("text/html; charset=utf-8", "<html>Welcome</html>");
+    let receiver = runtime.block_on(FakeOtlp::http_scripted(page));
+    let home = Home::new();
+    let env = [("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.url("/"))];
+    let daemon = Daemon::start(&home, &env);
+    let feed = Feed::fixture("shell", &home.outer().join("shell"));
+    feed.feed(&home, &env, 0..feed.steps.len());
+    let warned = wait_for("a warning in status", Duration::from_secs(30), || {
+        let status = daemon.try_status()?;
+        status
+            .destinations
+            .into_iter()
+            .find(|d| d.warning.is_some())
+    });
+    let warning = warned.warning.clone().unwrap_or_default();
+    assert!(warning.contains("200 with a text/html body"), "{warning}");
+    assert!(
+        warned.delivered_spans > 0 && warned.last_error.is_none(),
+        "{warned:?}"
+    );
+    let status = home.command(&["status"]).output().expect("runs");
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        shown.contains("warning: the receiver answered 200"),
+        "{shown}"
+    );
+    let mut doctor = home.command(&["doctor"]);
+    doctor.envs(env.iter().map(|(k, v)| (k, v)));
+    let report = doctor.output().expect("runs");
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.contains("wrong path: the receiver answered 200"),
+        "{report}"
+    );
+    drop(daemon);
+}
