@@ -227,8 +227,8 @@ fn is_codex_otel(handler: &Value) -> bool {
             .is_some_and(|command| command.contains("codex-otel"))
 }
 
-/// Every codex-otel command in a hooks file.
-fn commands(file: &Value) -> impl Iterator<Item = String> + '_ {
+/// Every command handler of a hooks file (`{"hooks": {event: [{"hooks": [handler]}]}}`).
+pub(crate) fn handlers(file: &Value) -> impl Iterator<Item = &Value> + '_ {
     file.get("hooks")
         .and_then(Value::as_object)
         .into_iter()
@@ -237,6 +237,11 @@ fn commands(file: &Value) -> impl Iterator<Item = String> + '_ {
         .flatten()
         .filter_map(|group| group.get("hooks").and_then(Value::as_array))
         .flatten()
+}
+
+/// Every codex-otel command in a hooks file.
+fn commands(file: &Value) -> impl Iterator<Item = String> + '_ {
+    handlers(file)
         .filter(|handler| is_codex_otel(handler))
         .filter_map(|handler| handler.get("command")?.as_str().map(str::to_owned))
 }

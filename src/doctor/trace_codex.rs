@@ -80,15 +80,7 @@ fn marketplaces(cache: &Path) -> Vec<String> {
 
 /// How many command handlers of a hooks file run trace-codex.
 fn trace_codex_handlers(hooks: &Value) -> usize {
-    hooks
-        .get("hooks")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flat_map(|events| events.values())
-        .filter_map(Value::as_array)
-        .flatten()
-        .filter_map(|group| group.get("hooks").and_then(Value::as_array))
-        .flatten()
+    super::hooks::handlers(hooks)
         .filter_map(|handler| handler.get("command").and_then(Value::as_str))
         .filter(|command| command.contains(PLUGIN_NAME))
         .count()

@@ -2,23 +2,10 @@
 //! every span of a trace, so the sum over all spans must equal what the model API reported, and
 //! every span must say what it is so no turn or agent is taken for a model call.
 
-use crate::support::fixtures::{model_calls, replay_with, scenario_dir};
+use crate::support::fixtures::{model_calls, replay_with, scenarios};
 use codex_otel::session::SessionConfig;
 use codex_otel::span::{genai as key, SpanRecord};
 use serde_json::Value;
-
-/// Every recorded scenario with a model-calls.json.
-fn scenarios() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(scenario_dir(""))
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().join("model-calls.json").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert!(names.len() >= 10, "fixtures missing");
-    names
-}
 
 /// A JSON attribute of `span`, decoded.
 fn json_attr(span: &SpanRecord, name: &str) -> Option<Value> {

@@ -3,7 +3,7 @@
 //! trace's first prompt and final answer on its root span (what the traces list shows).
 
 use crate::collector::{export, otlp_destination};
-use crate::support::fixtures::{hooks, model_calls, replay_with, scenario_dir};
+use crate::support::fixtures::{self, hooks, model_calls, replay_with};
 use crate::support::receivers::Phoenix;
 use anyhow::{ensure, Result};
 use codex_otel::codex::hook_event::HookKind;
@@ -20,12 +20,7 @@ fn project(trace_id: &str) -> String {
 /// session's recording holds the one it resumed (same trace, same span ids, which Phoenix
 /// stores once), so it must reach Phoenix after it for each trace to be judged on its own.
 fn scenarios() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(scenario_dir(""))
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().join("model-calls.json").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut names = fixtures::scenarios();
     names.sort_by_key(|name| (model_calls(name).len(), name.clone()));
     names
 }

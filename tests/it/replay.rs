@@ -1,7 +1,7 @@
 //! Replaying real Codex 0.169 recordings gives the expected span tree, the exact token
 //! numbers Codex recorded, and the same spans whatever order hooks and records arrive in.
 
-use crate::support::fixtures::{hooks, model_calls, replay_with, scenario_dir};
+use crate::support::fixtures::{hooks, model_calls, replay_with, scenario_dir, scenarios};
 use crate::support::span_tree::{assert_golden, span_tree, tree_diff};
 use codex_otel::codex::discover::session_threads;
 use codex_otel::codex::rollout::{EventMsg, ResponseItem, RolloutLine, RolloutRecord};
@@ -9,24 +9,6 @@ use codex_otel::replay::{replay, resolve_transcript};
 use codex_otel::session::{SessionConfig, SessionMachine};
 use codex_otel::span::content::{ContentPolicy, CONTENT_KEYS};
 use codex_otel::span::{genai as key, SpanRecord};
-
-/// Every recorded scenario (each directory with a hooks.ndjson).
-fn scenarios() -> Vec<String> {
-    let root = scenario_dir("");
-    let mut names: Vec<String> = std::fs::read_dir(&root)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().join("hooks.ndjson").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert!(
-        names.len() >= 3,
-        "fixtures missing under {}",
-        root.display()
-    );
-    names
-}
 
 fn golden(name: &str) -> std::path::PathBuf {
     scenario_dir(name).join("expected-spans.json")

@@ -13,6 +13,25 @@ pub(crate) fn scenario_dir(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Every recorded scenario (a directory with its hooks and its model calls), by name.
+pub(crate) fn scenarios() -> Vec<String> {
+    let root = scenario_dir("");
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("hooks.ndjson").is_file())
+        .filter(|e| e.path().join("model-calls.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(
+        names.len() >= 10,
+        "fixtures missing under {}",
+        root.display()
+    );
+    names
+}
+
 /// The scenario's hook payloads.
 pub(crate) fn hooks(name: &str) -> Vec<RecordedHook> {
     read_hooks(&[scenario_dir(name).join("hooks.ndjson")]).expect("fixture hooks")
