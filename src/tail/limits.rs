@@ -11,7 +11,7 @@ pub const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
 /// Size of each read(2).
 pub(super) const CHUNK_BYTES: usize = 64 << 10;
 
-/// Per-call bounds of a [`LineTail`].
+/// Per-call bounds of a [`super::LineTail`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Most lines returned by one call.
