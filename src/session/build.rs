@@ -8,13 +8,15 @@ use super::messages::{
     system_instructions_json,
 };
 use super::names::{agent_display_name, chat_display_name, tool_display_name};
-use super::state::{CallState, RolloutEnd, ToolHooks, ToolState, TurnState};
+use super::units::{
+    CallKey, ModelCall, PermissionAsk, RolloutEnd, ToolCall, ToolRequest, TurnBody,
+};
 use super::SessionConfig;
 use crate::codex::rollout::TokenUsage;
 use crate::span::genai as key;
 use crate::span::{AttrValue, SpanEvent, SpanId, SpanKind, SpanRecord, SpanStatus, TraceId};
 use serde_json::json;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Output text that Codex gives a tool call a PreToolUse hook blocked (the rest of the text
 /// holds the hook's reason and the command: content, so never part of the status message).
@@ -43,6 +45,19 @@ struct SpanParts<'a> {
     attrs: Attrs,
     events: Vec<SpanEvent>,
     status: SpanStatus,
+}
+
+/// What a turn span is made of.
+#[derive(Debug)]
+pub(crate) struct TurnFacts<'a> {
+    pub(crate) turn_id: &'a str,
+    pub(crate) body: &'a TurnBody,
+    /// How the rollout (or, when finishing, an interrupt hook) ended it.
+    pub(crate) how: Option<&'a RolloutEnd>,
+    pub(crate) thread_id: &'a str,
+    pub(crate) parent: SpanId,
+    pub(crate) end: SystemTime,
+    pub(crate) trigger: Option<&'a str>,
 }
 
 /// What an agent-level span (session, resumed run, sub-agent) reports.
@@ -119,16 +134,16 @@ impl Builder<'_> {
     }
 
     /// The span of one turn.
-    pub(crate) fn turn_span(
-        &self,
-        turn_id: &str,
-        turn: &TurnState,
-        thread_id: &str,
-        parent: SpanId,
-        end: SystemTime,
-        trigger: Option<&str>,
-    ) -> SpanRecord {
-        let usage = sum_usage(turn.calls.iter());
+    pub(crate) fn turn_span(&self, facts: TurnFacts<'_>) -> SpanRecord {
+        let TurnFacts {
+            turn_id,
+            body: turn,
+            how,
+            thread_id,
+            parent,
+            end,
+            trigger,
+        } = facts;
         let name = format!("turn {}", turn.index);
         let mut attrs = Attrs::default();
         attrs
@@ -138,7 +153,7 @@ impl Builder<'_> {
             .str(key::CODEX_TURN_ID, turn_id)
             .int(key::CODEX_TURN_INDEX, i64::from(turn.index))
             .opt_str(key::CODEX_TURN_MODEL, turn.model.clone())
-            .usage_totals(&usage)
+            .usage_totals(&turn.usage)
             .opt_str(key::CODEX_TURN_PROMPT, turn.prompt.clone())
             .opt_str(key::CODEX_TURN_OUTPUT, turn.last_assistant_message.clone())
             .role(SpanRole::Turn, &name)
@@ -158,7 +173,7 @@ impl Builder<'_> {
                 attributes: event.0,
             });
         }
-        if let Some(RolloutEnd::Aborted { at, reason }) = &turn.rollout_end {
+        if let Some(RolloutEnd::Aborted { at, reason }) = how {
             attrs.bool(key::CODEX_TURN_INTERRUPTED, true);
             events.push(SpanEvent {
                 name: key::EVENT_INTERRUPT.to_owned(),
@@ -172,7 +187,7 @@ impl Builder<'_> {
         let mut status = SpanStatus::Unset;
         if let Some(RolloutEnd::Complete {
             error: Some(error), ..
-        }) = &turn.rollout_end
+        }) = how
         {
             attrs.str(key::ERROR_TYPE, error.kind.clone());
             status = SpanStatus::Error(error.message.clone());
@@ -194,10 +209,11 @@ impl Builder<'_> {
     /// `chat {model}` for one model call.
     pub(crate) fn chat_span(
         &self,
-        turn_id: &str,
-        call: &CallState,
-        compaction: bool,
+        turn_id: Option<&str>,
+        parent: SpanId,
+        call: &ModelCall,
     ) -> SpanRecord {
+        let compaction = call.is_compaction();
         let model = call.model.as_deref().unwrap_or("unknown");
         let reason = call.finish_reason();
         let mut attrs = Attrs::default();
@@ -205,7 +221,7 @@ impl Builder<'_> {
             .str(key::OPERATION_NAME, "chat")
             .str(key::PROVIDER_NAME, "openai")
             .str(key::REQUEST_MODEL, model)
-            .str(key::RESPONSE_ID, call.response_id.clone())
+            .opt_str(key::RESPONSE_ID, call.response_id())
             .opt_str(
                 key::REQUEST_PREVIOUS_RESPONSE_ID,
                 call.previous_response_id.clone(),
@@ -215,7 +231,7 @@ impl Builder<'_> {
             .str(key::OPENAI_API_TYPE, "responses")
             .str(key::CONVERSATION_ID, self.session_id)
             .str(key::CODEX_THREAD_ID, call.thread_id.clone())
-            .str(key::CODEX_TURN_ID, turn_id)
+            .opt_str(key::CODEX_TURN_ID, turn_id)
             .str(
                 key::CODEX_REQUEST_KIND,
                 if compaction { "compaction" } else { "turn" },
@@ -242,9 +258,12 @@ impl Builder<'_> {
                 &json!({"model": model, "provider": "openai"}),
             );
         let name = format!("chat {model}");
-        let parent = self.id(SpanKey::Turn(turn_id));
+        let key = match &call.key {
+            CallKey::Response(id) => SpanKey::Chat(id),
+            CallKey::Position { thread, index } => SpanKey::ChatAt(thread, *index),
+        };
         self.span(SpanParts {
-            key: SpanKey::Chat(&call.response_id),
+            key,
             parent: Some(parent),
             name,
             kind: SpanKind::Client,
@@ -256,25 +275,25 @@ impl Builder<'_> {
         })
     }
 
-    /// `execute_tool {name}` for one tool call; `fallback_end` closes a call that never got
-    /// output (with an error).
+    /// `execute_tool {name}` for one requested tool call; `fallback_end` closes a call that
+    /// never got output (with an error).
     pub(crate) fn tool_span(
         &self,
         turn_id: &str,
-        tool: &ToolState,
-        hooks: Option<&ToolHooks>,
-        fallback_end: SystemTime,
+        call: &ToolCall,
+        tool: &ToolRequest,
+        fallback_end: Option<SystemTime>,
     ) -> SpanRecord {
-        let (end, result) = match &tool.output {
-            Some((at, text)) => (*at, Some(text.as_str())),
-            None => (fallback_end, None),
+        let (end, result) = match call.output() {
+            Some((at, text)) => (at, Some(text)),
+            None => (fallback_end.or(tool.start).unwrap_or(UNIX_EPOCH), None),
         };
-        let error = tool_error(tool, result);
+        let error = tool_error(call, result);
         let mut attrs = Attrs::default();
         attrs
             .str(key::OPERATION_NAME, "execute_tool")
             .str(key::TOOL_NAME, tool.name.clone())
-            .str(key::TOOL_CALL_ID, tool.call_id.clone())
+            .str(key::TOOL_CALL_ID, call.call_id.clone())
             .str(
                 key::TOOL_TYPE,
                 if tool.item_type == "custom_tool_call" {
@@ -286,10 +305,7 @@ impl Builder<'_> {
             .str(key::TOOL_CALL_ARGUMENTS, tool.arguments.clone())
             .opt_str(key::TOOL_CALL_RESULT, result)
             .opt_str("codex.tool.namespace", tool.namespace.clone())
-            .opt_str(
-                key::CODEX_TOOL_HOOK_NAME,
-                hooks.and_then(|h| h.hook_name.clone()),
-            )
+            .opt_str(key::CODEX_TOOL_HOOK_NAME, call.hooks.hook_name.clone())
             .str(key::CONVERSATION_ID, self.session_id)
             .str(key::CODEX_TURN_ID, turn_id)
             .role(
@@ -300,21 +316,19 @@ impl Builder<'_> {
                 Some(json_object(&tool.arguments, "input")),
                 result.map(|text| json_object(text, "output")),
             );
-        if let Some(code) = tool.exit_code {
+        if let Some(code) = call.exec.exit_code {
             attrs.int(key::CODEX_TOOL_EXIT_CODE, code);
         }
         if let Some((error_type, _)) = &error {
             attrs.str(key::ERROR_TYPE, *error_type);
         }
         let start = tool.start.unwrap_or(end);
-        let events = hooks
-            .map(|h| permission_events(tool, h, start))
-            .unwrap_or_default();
+        let events = permission_events(call, tool, start);
         let status = error.map_or(SpanStatus::Unset, |(_, message)| SpanStatus::Error(message));
         let name = format!("execute_tool {}", tool.name);
         let parent = self.id(SpanKey::Turn(turn_id));
         self.span(SpanParts {
-            key: SpanKey::Tool(&tool.call_id),
+            key: SpanKey::Tool(&call.call_id),
             parent: Some(parent),
             name,
             kind: SpanKind::Internal,
@@ -328,7 +342,7 @@ impl Builder<'_> {
 }
 
 /// The error class and message of a failed tool call, if it failed.
-fn tool_error(tool: &ToolState, result: Option<&str>) -> Option<(&'static str, String)> {
+fn tool_error(call: &ToolCall, result: Option<&str>) -> Option<(&'static str, String)> {
     let Some(result) = result else {
         return Some((
             "no_output",
@@ -341,7 +355,7 @@ fn tool_error(tool: &ToolState, result: Option<&str>) -> Option<(&'static str, S
     if result.starts_with(BLOCKED_BY_HOOK) {
         return Some(("blocked_by_hook", BLOCKED_BY_HOOK.to_owned()));
     }
-    match (tool.exit_code, tool.exec_status.as_deref()) {
+    match (call.exec.exit_code, call.exec.status.as_deref()) {
         (Some(code), _) if code != 0 => {
             Some(("exit_code", format!("command exited with code {code}")))
         }
@@ -352,39 +366,25 @@ fn tool_error(tool: &ToolState, result: Option<&str>) -> Option<(&'static str, S
     }
 }
 
-fn permission_events(tool: &ToolState, hooks: &ToolHooks, fallback: SystemTime) -> Vec<SpanEvent> {
-    let decision = match (tool.exit_code, &tool.output) {
+fn permission_events(call: &ToolCall, tool: &ToolRequest, fallback: SystemTime) -> Vec<SpanEvent> {
+    let decision = match (call.exec.exit_code, call.output()) {
         (Some(_), _) => "approved",
         (None, Some((_, text))) if text.contains("rejected") || text.contains("denied") => "denied",
         _ => "unknown",
     };
-    hooks
-        .permission_requests
-        .iter()
-        .map(|ask| {
-            let mut attrs = Attrs::default();
-            attrs
-                .str(
-                    "codex.permission.tool",
-                    hooks.hook_name.clone().unwrap_or_else(|| tool.name.clone()),
-                )
-                .opt_str("codex.permission.command", ask.command.clone())
-                .opt_str("codex.permission.reason", ask.reason.clone())
-                .str("codex.permission.decision", decision);
-            SpanEvent {
-                name: key::EVENT_PERMISSION_REQUEST.to_owned(),
-                time: ask.received_at.unwrap_or(fallback),
-                attributes: attrs.0,
-            }
-        })
-        .collect()
-}
-
-/// The sum of the calls' usage.
-pub(crate) fn sum_usage<'a>(calls: impl Iterator<Item = &'a CallState>) -> TokenUsage {
-    let mut total = TokenUsage::default();
-    for call in calls {
-        total += call.usage;
-    }
-    total
+    let tool_name = call.hooks.hook_name.as_deref().unwrap_or(&tool.name);
+    let event = |ask: &PermissionAsk| {
+        let mut attrs = Attrs::default();
+        attrs
+            .str("codex.permission.tool", tool_name)
+            .opt_str("codex.permission.command", ask.command.clone())
+            .opt_str("codex.permission.reason", ask.reason.clone())
+            .str("codex.permission.decision", decision);
+        SpanEvent {
+            name: key::EVENT_PERMISSION_REQUEST.to_owned(),
+            time: ask.received_at.unwrap_or(fallback),
+            attributes: attrs.0,
+        }
+    };
+    call.hooks.permission_requests.iter().map(event).collect()
 }

@@ -17,6 +17,9 @@ pub enum SpanKey<'a> {
     Turn(&'a str),
     /// A model call, by its response id.
     Chat(&'a str),
+    /// A model call the rollout recorded no response id for, by its thread id and its
+    /// position among the thread's calls.
+    ChatAt(&'a str, u64),
     /// A tool call, by its call id.
     Tool(&'a str),
 }
@@ -44,6 +47,7 @@ pub fn span_id(session_id: &str, key: SpanKey<'_>) -> SpanId {
         SpanKey::Agent(thread) => ("agent", thread.to_owned()),
         SpanKey::Turn(turn) => ("turn", turn.to_owned()),
         SpanKey::Chat(response) => ("chat", response.to_owned()),
+        SpanKey::ChatAt(thread, index) => ("chat-at", format!("{thread}#{index}")),
         SpanKey::Tool(call) => ("tool", call.to_owned()),
     };
     let mut hasher = Sha256::new();
@@ -93,5 +97,9 @@ mod tests {
             span_id("other", SpanKey::Tool("c1"))
         );
         assert_ne!(span_id(s, SpanKey::Run(1)), span_id(s, SpanKey::Run(2)));
+        assert_ne!(
+            span_id(s, SpanKey::ChatAt("t", 0)),
+            span_id(s, SpanKey::ChatAt("t", 1))
+        );
     }
 }

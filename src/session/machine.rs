@@ -1,8 +1,9 @@
-//! [`SessionMachine`]: the public face of the session stage. Each input returns the spans it
-//! completed; [`SessionMachine::finish`] closes whatever is still open at the end of input.
+//! [`SessionMachine`]: the public face of the session stage. Each input updates the units it
+//! concerns and returns the spans it completed; [`SessionMachine::finish`] closes whatever is
+//! still open at the end of input.
 
 use super::ids::trace_id_for_session;
-use super::state::{RunState, SessionState};
+use super::units::{Notice, SessionState};
 use super::SessionConfig;
 use crate::codex::hook_event::HookEvent;
 use crate::codex::rollout::RolloutLine;
@@ -25,14 +26,12 @@ impl SessionMachine {
             .parent
             .map(|p| p.trace_id)
             .unwrap_or_else(|| trace_id_for_session(session_id));
+        let state = SessionState::new(config.content.full_history);
         SessionMachine {
             session_id: session_id.to_owned(),
             trace_id,
             config,
-            state: SessionState {
-                runs: vec![RunState::default()],
-                ..SessionState::default()
-            },
+            state,
         }
     }
 
@@ -58,8 +57,7 @@ impl SessionMachine {
 
     /// Feeds one record of the rollout file `path` (files are told apart by path).
     pub fn push_rollout(&mut self, path: &str, line: &RolloutLine) -> Vec<SpanRecord> {
-        self.state
-            .apply_record(path, line, self.config.content.full_history);
+        self.state.apply_record(path, line);
         self.advance(false)
     }
 
@@ -69,28 +67,30 @@ impl SessionMachine {
         self.advance(true)
     }
 
+    /// What the machine could not place since the last call (to be logged and counted by the
+    /// caller); records are never dropped without one.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.state.notices)
+    }
+
     /// Rollout files the hooks named so far, in the order first seen: the caller reads these.
     pub fn transcripts(&self) -> &[String] {
-        &self.state.transcripts
+        &self.state.facts.transcripts
     }
 
     /// Thread ids of the rollout files read so far (discovery skips these files).
     pub fn known_threads(&self) -> Vec<String> {
-        let metas = self.state.threads.values().filter_map(|t| t.meta.as_ref());
-        metas.map(|m| m.id.clone()).collect()
+        let ids = self.state.threads.iter().filter_map(|t| t.id());
+        ids.map(str::to_owned).collect()
     }
 
     /// True once the session root has been emitted and no turn is open.
     pub fn is_complete(&self) -> bool {
-        self.state.root_emitted && self.open_turns() == 0
+        self.state.runs[0].phase == super::units::RunPhase::Emitted && self.open_turns() == 0
     }
 
     /// Turns started but not yet emitted.
     pub fn open_turns(&self) -> usize {
-        self.state
-            .turns
-            .values()
-            .filter(|t| t.closed.is_none())
-            .count()
+        self.state.open_turns()
     }
 }

@@ -16,12 +16,14 @@ pub mod ids;
 mod machine;
 mod messages;
 mod names;
+mod parents;
 mod records;
 mod root;
 pub mod sampling;
-mod state;
+mod units;
 
 pub use machine::SessionMachine;
+pub use units::Notice;
 
 use crate::span::content::ContentPolicy;
 use crate::span::{SpanId, TraceId};

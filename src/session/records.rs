@@ -1,152 +1,163 @@
-//! How rollout records update the session state: threads, turns, model calls and tool calls.
+//! How rollout records update the session's units: threads, turns, model calls and tool calls.
 //!
 //! A model call's start is the time of the record just before its first output item (the
 //! request was sent once its input was recorded); its end is its `token_usage_record`. Its new
-//! input is every message recorded since the previous call of the same thread.
+//! input is every message recorded since the previous call of the same thread. A call is
+//! settled by the thread's next meaningful record, and then ready. A tool call is ready at its
+//! output record; a turn at its `task_complete` or `turn_aborted` record.
 
 use super::messages::{ChatMessage, Part};
-use super::state::{
-    CallDraft, CallState, RolloutEnd, SessionState, ThreadState, ToolState, TurnState,
+use super::units::{
+    call_start, settles, CallKey, CallPhase, CallPlace, Conversation, ModelCall, Notice, Ready,
+    RolloutEnd, SessionState, ThreadIx, ToolCall, ToolRequest, TurnBody, TurnIx, TurnPhase,
 };
 use crate::codex::rollout::{
-    EventMsg, Item, Message, ResponseItem, RolloutLine, RolloutRecord, TokenUsageRecord, ToolCall,
+    EventMsg, Item, Message, ResponseItem, RolloutLine, RolloutRecord, TokenUsageRecord,
+    ToolCall as RolloutToolCall,
 };
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 impl SessionState {
     /// Applies one record of the rollout file at `path`.
-    pub(crate) fn apply_record(&mut self, path: &str, line: &RolloutLine, full_history: bool) {
-        if !self.threads.contains_key(path) {
-            self.thread_order.push(path.to_owned());
-        }
+    pub(crate) fn apply_record(&mut self, path: &str, line: &RolloutLine) {
+        let thread = self.thread_at(path);
         let ts = line.timestamp;
-        self.settle_previous_call(path, &line.record);
+        self.settle_previous_call(thread, &line.record);
         match &line.record {
             RolloutRecord::SessionMeta(meta) => {
-                let thread = self.threads.entry(path.to_owned()).or_default();
-                thread.meta = Some(meta.clone());
-                thread.started = thread.started.or(ts);
+                let t = &mut self.threads[thread.0];
+                t.started = t.started.or(ts);
+                self.thread_by_id.insert(meta.id.clone(), thread);
                 if meta.parent_thread_id.is_some() {
-                    self.agents.entry(meta.id.clone()).or_default();
+                    self.agent_named(&meta.id);
                 }
+                self.threads[thread.0].meta = Some(meta.clone());
             }
             RolloutRecord::TurnContext(context) => {
-                let thread = self.threads.entry(path.to_owned()).or_default();
-                thread.model = context.model.clone().or(thread.model.take());
-                if let Some(turn) = context.turn_id.as_ref().and_then(|t| self.turns.get_mut(t)) {
-                    turn.model = context.model.clone().or(turn.model.take());
+                let t = &mut self.threads[thread.0];
+                t.model = context.model.clone().or(t.model.take());
+                if let Some(ix) = context
+                    .turn_id
+                    .as_ref()
+                    .and_then(|id| self.turn_by_id.get(id))
+                {
+                    if let Some(body) = self.turns[ix.0].body_mut() {
+                        body.model = context.model.clone().or(body.model.take());
+                    }
                 }
             }
-            RolloutRecord::Event(event) => self.apply_event(path, event, ts),
-            RolloutRecord::ResponseItem(item) => self.apply_item(path, item, ts, full_history),
-            RolloutRecord::TokenUsage(record) => self.apply_usage(path, record, ts, full_history),
+            RolloutRecord::Event(event) => self.apply_event(thread, event, ts),
+            RolloutRecord::ResponseItem(item) => self.apply_item(thread, item, ts),
+            RolloutRecord::TokenUsage(record) => self.apply_usage(thread, record, ts),
             RolloutRecord::Compacted(compacted) => {
                 let id = compacted.compaction_response_id.clone().unwrap_or_default();
-                self.compaction_responses.push(id.clone());
-                if let Some(turn) = self.current_turn_mut(path) {
-                    turn.compactions.push((ts, id));
+                if let Some(body) = self.current_body(thread) {
+                    body.compactions.push((ts, id));
                 }
-                if full_history {
-                    let thread = self.threads.entry(path.to_owned()).or_default();
+                let t = &mut self.threads[thread.0];
+                if matches!(t.conversation, Conversation::FullHistory) {
                     let summary = compacted.message.clone().unwrap_or_default();
-                    thread.history = vec![ChatMessage::single("user", Part::Text(summary))];
+                    t.inputs = vec![ChatMessage::single("user", Part::Text(summary))];
                 }
             }
             _ => {}
         }
-        let thread = self.threads.entry(path.to_owned()).or_default();
-        thread.last_ts = ts.or(thread.last_ts);
+        let t = &mut self.threads[thread.0];
+        t.last_ts = ts.or(t.last_ts);
     }
 
-    /// The next meaningful record after a call settles it (bookkeeping such as `token_count` or
-    /// `world_state` does not); a `compacted` record naming it marks it as the compaction's
-    /// summary call.
-    fn settle_previous_call(&mut self, path: &str, record: &RolloutRecord) {
-        if matches!(
-            record,
-            RolloutRecord::Other(_) | RolloutRecord::Event(EventMsg::Other(_))
-        ) {
+    /// The thread's latest call is settled by any meaningful record, and ready.
+    fn settle_previous_call(&mut self, thread: ThreadIx, record: &RolloutRecord) {
+        if !settles(record) {
             return;
         }
-        let Some((turn_id, response_id)) =
-            self.threads.get_mut(path).and_then(|t| t.unsettled.take())
-        else {
-            return;
-        };
-        let compaction = matches!(record, RolloutRecord::Compacted(c)
-            if c.compaction_response_id.as_deref() == Some(response_id.as_str()));
-        let turn = self.turns.get_mut(&turn_id);
-        if let Some(call) =
-            turn.and_then(|t| t.calls.iter_mut().find(|c| c.response_id == response_id))
-        {
-            call.settled = true;
-            call.compaction = compaction;
+        if let Some(mut call) = self.threads[thread.0].unsettled.take() {
+            call.settle(record);
+            self.ready.push_back(Ready::Call(call));
         }
     }
 
-    fn current_turn_mut(&mut self, path: &str) -> Option<&mut TurnState> {
-        let turn_id = self.threads.get(path)?.current_turn.clone()?;
-        self.turns.get_mut(&turn_id)
+    /// The rollout facts of the thread's current turn, while it is open.
+    fn current_body(&mut self, thread: ThreadIx) -> Option<&mut TurnBody> {
+        let ix = self.threads[thread.0].current_turn?;
+        self.turns[ix.0].body_mut()
     }
 
-    fn apply_event(&mut self, path: &str, event: &EventMsg, ts: Option<SystemTime>) {
+    fn apply_event(&mut self, thread: ThreadIx, event: &EventMsg, ts: Option<SystemTime>) {
         match event {
-            EventMsg::TaskStarted { turn_id, .. } => {
-                let thread = self.threads.entry(path.to_owned()).or_default();
-                thread.current_turn = Some(turn_id.clone());
-                if self.turns.contains_key(turn_id) {
-                    return;
-                }
-                thread.turn_count += 1;
-                let turn = TurnState {
-                    thread_path: path.to_owned(),
-                    index: thread.turn_count,
-                    start: ts,
-                    model: thread.model.clone(),
-                    ..TurnState::default()
-                };
-                self.turns.insert(turn_id.clone(), turn);
-                self.turn_order.push(turn_id.clone());
-            }
+            EventMsg::TaskStarted { turn_id, .. } => self.start_turn(thread, turn_id, ts),
             EventMsg::TaskComplete {
                 turn_id,
                 last_agent_message,
                 error,
                 ..
             } => {
-                if let Some(turn) = self.turns.get_mut(turn_id) {
-                    let error = error.clone();
-                    turn.rollout_end = Some(RolloutEnd::Complete { at: ts, error });
-                    if last_agent_message.is_some() {
-                        turn.last_assistant_message = last_agent_message.clone();
-                    }
-                }
+                let end = RolloutEnd::Complete {
+                    at: ts,
+                    error: error.clone(),
+                };
+                let ix = self.turn_by_id.get(turn_id).copied();
+                self.end_turn(ix, end, last_agent_message.clone());
             }
             EventMsg::TurnAborted { turn_id, reason } => {
-                let turn = match turn_id {
-                    Some(id) => self.turns.get_mut(id),
-                    None => self.current_turn_mut(path),
+                let ix = match turn_id {
+                    Some(id) => self.turn_by_id.get(id).copied(),
+                    None => self.threads[thread.0].current_turn,
                 };
-                if let Some(turn) = turn {
-                    let reason = reason.clone().unwrap_or_else(|| "aborted".to_owned());
-                    turn.rollout_end = Some(RolloutEnd::Aborted { at: ts, reason });
-                }
+                let reason = reason.clone().unwrap_or_else(|| "aborted".to_owned());
+                self.end_turn(ix, RolloutEnd::Aborted { at: ts, reason }, None);
             }
-            EventMsg::ItemCompleted { item, .. } => self.apply_completed_item(path, item),
+            EventMsg::ItemCompleted { item, .. } => self.apply_completed_item(thread, item),
             _ => {}
         }
     }
 
-    fn apply_completed_item(&mut self, path: &str, item: &Item) {
+    fn start_turn(&mut self, thread: ThreadIx, turn_id: &str, ts: Option<SystemTime>) {
+        let ix = self.turn_named(turn_id);
+        self.threads[thread.0].current_turn = Some(ix);
+        if self.turns[ix.0].started() {
+            return;
+        }
+        let t = &mut self.threads[thread.0];
+        t.turn_count += 1;
+        let body = TurnBody {
+            thread,
+            index: t.turn_count,
+            start: ts,
+            model: t.model.clone(),
+            ..TurnBody::default()
+        };
+        self.update_turn(ix, |turn| turn.phase = TurnPhase::Open(Box::new(body)));
+    }
+
+    /// Records a turn's end: the turn is ready.
+    fn end_turn(&mut self, ix: Option<TurnIx>, end: RolloutEnd, answer: Option<String>) {
+        let Some(ix) = ix else { return };
+        let turn = &mut self.turns[ix.0];
+        let TurnPhase::Open(body) = std::mem::replace(&mut turn.phase, TurnPhase::Announced) else {
+            if let TurnPhase::Ending(body, _) = &mut turn.phase {
+                body.last_assistant_message = answer.or(body.last_assistant_message.take());
+            }
+            return;
+        };
+        let mut body = body;
+        if answer.is_some() {
+            body.last_assistant_message = answer;
+        }
+        turn.phase = TurnPhase::Ending(body, end);
+        self.ready.push_back(Ready::Turn(ix));
+    }
+
+    fn apply_completed_item(&mut self, thread: ThreadIx, item: &Item) {
         match item {
             Item::CommandExecution {
                 id,
                 exit_code,
                 status,
             } => {
-                if let Some(tool) = self.tool_mut(id) {
-                    tool.exit_code = *exit_code;
-                    tool.exec_status = status.clone();
+                if let Some(tool) = self.tools.get_mut(id) {
+                    tool.exec.exit_code = *exit_code;
+                    tool.exec.status = status.clone();
                 }
             }
             Item::CollabAgentToolCall {
@@ -155,193 +166,251 @@ impl SessionState {
                 receiver_thread_ids,
             } if tool == "spawn_agent" => {
                 for child in receiver_thread_ids {
-                    self.agents.entry(child.clone()).or_default().spawn_call_id = Some(id.clone());
+                    self.agent_named(child).spawn_call_id = Some(id.clone());
                 }
             }
             Item::Other(kind) if kind == "Reasoning" || kind == "AgentMessage" => {
-                begin_output(self.threads.entry(path.to_owned()).or_default());
+                self.threads[thread.0].begin_output();
             }
             _ => {}
         }
     }
 
-    pub(crate) fn tool_mut(&mut self, call_id: &str) -> Option<&mut ToolState> {
-        self.turns
-            .values_mut()
-            .rev()
-            .flat_map(|turn| turn.tools.iter_mut())
-            .find(|tool| tool.call_id == call_id)
-    }
-
-    fn apply_item(
-        &mut self,
-        path: &str,
-        item: &ResponseItem,
-        ts: Option<SystemTime>,
-        full_history: bool,
-    ) {
+    fn apply_item(&mut self, thread: ThreadIx, item: &ResponseItem, ts: Option<SystemTime>) {
         match item {
             ResponseItem::Message(message) if message.role == "assistant" => {
                 let text = message.text();
-                self.push_output(path, Part::Text(text.clone()));
-                if let Some(turn) = self.current_turn_mut(path) {
-                    turn.last_assistant_message = Some(text);
+                self.push_output(thread, Part::Text(text.clone()));
+                if let Some(body) = self.current_body(thread) {
+                    body.last_assistant_message = Some(text);
                 }
             }
-            ResponseItem::Message(message) => self.push_input_message(path, message, full_history),
+            ResponseItem::Message(message) => self.push_input_message(thread, message),
             ResponseItem::Reasoning { summary, .. } => {
-                let thread = self.threads.entry(path.to_owned()).or_default();
-                begin_output(thread);
+                self.threads[thread.0].begin_output();
                 if !summary.is_empty() {
-                    self.push_output(path, Part::Reasoning(summary.join("\n")));
+                    self.push_output(thread, Part::Reasoning(summary.join("\n")));
                 }
             }
-            ResponseItem::ToolCall(call) => self.push_tool_call(path, call, ts),
+            ResponseItem::ToolCall(call) => self.push_tool_call(thread, call, ts),
             ResponseItem::ToolOutput { call_id, output } => {
-                let end = ts.or(self.threads.get(path).and_then(|t| t.last_ts));
-                if let (Some(tool), Some(end)) = (self.tool_mut(call_id), end) {
-                    tool.output = Some((end, output.clone()));
-                }
-                let response = Part::ToolResponse {
-                    id: call_id.clone(),
-                    response: output.clone(),
-                };
-                push_input(
-                    self.threads.entry(path.to_owned()).or_default(),
-                    ChatMessage::single("tool", response),
-                    full_history,
-                );
+                self.push_tool_output(thread, call_id, output, ts)
             }
             ResponseItem::Other(_) => {}
         }
     }
 
-    fn push_input_message(&mut self, path: &str, message: &Message, full_history: bool) {
+    fn push_input_message(&mut self, thread: ThreadIx, message: &Message) {
         let text = message.text();
         if message.is_user_prompt() {
-            if let Some(turn) = self.current_turn_mut(path) {
-                turn.prompt.get_or_insert_with(|| text.clone());
+            if let Some(body) = self.current_body(thread) {
+                body.prompt.get_or_insert_with(|| text.clone());
             }
         }
-        let thread = self.threads.entry(path.to_owned()).or_default();
-        push_input(
-            thread,
-            ChatMessage::single(&message.role, Part::Text(text)),
-            full_history,
-        );
+        self.threads[thread.0].add_input(ChatMessage::single(&message.role, Part::Text(text)));
     }
 
-    fn push_output(&mut self, path: &str, part: Part) {
-        let thread = self.threads.entry(path.to_owned()).or_default();
-        begin_output(thread);
-        if let Some(draft) = thread.open_call.as_mut() {
-            draft.outputs.push(part);
-        }
+    fn push_output(&mut self, thread: ThreadIx, part: Part) {
+        self.threads[thread.0].begin_output().outputs.push(part);
     }
 
-    fn push_tool_call(&mut self, path: &str, call: &ToolCall, ts: Option<SystemTime>) {
+    fn push_tool_call(&mut self, thread: ThreadIx, call: &RolloutToolCall, ts: Option<SystemTime>) {
         self.push_output(
-            path,
+            thread,
             Part::ToolCall {
                 id: call.call_id.clone(),
                 name: call.name.clone(),
                 arguments: call.arguments.clone(),
             },
         );
-        let Some(turn) = self.current_turn_mut(path) else {
+        let current = self.threads[thread.0].current_turn;
+        let Some(turn) = current.filter(|ix| self.turns[ix.0].body_mut().is_some()) else {
+            self.notices
+                .push(Notice::ToolWithoutTurn(call.call_id.clone()));
             return;
         };
-        if turn.tools.iter().any(|t| t.call_id == call.call_id) {
+        if !self.tools_seen.insert(call.call_id.clone()) {
+            self.notices.push(Notice::Duplicate(call.call_id.clone()));
             return;
         }
-        turn.tools.push(ToolState {
-            call_id: call.call_id.clone(),
+        if let Some(body) = self.turns[turn.0].body_mut() {
+            body.tools.push(call.call_id.clone());
+        }
+        let tool = self
+            .tools
+            .entry(call.call_id.clone())
+            .or_insert_with(|| ToolCall::new(&call.call_id));
+        tool.request(ToolRequest {
+            turn,
             name: call.name.clone(),
             namespace: call.namespace.clone(),
             item_type: call.item_type.clone(),
             arguments: call.arguments.clone(),
             start: ts,
-            output: None,
-            exit_code: None,
-            exec_status: None,
-            emitted: false,
         });
     }
 
-    fn apply_usage(
+    fn push_tool_output(
         &mut self,
-        path: &str,
-        record: &TokenUsageRecord,
+        thread: ThreadIx,
+        call_id: &str,
+        output: &str,
         ts: Option<SystemTime>,
-        full_history: bool,
     ) {
-        let thread = self.threads.entry(path.to_owned()).or_default();
-        let draft = thread.open_call.take().unwrap_or_default();
-        let Some(end) = ts.or(thread.last_ts) else {
-            return;
+        let end = ts.or(self.threads[thread.0].last_ts);
+        let known = self.tools.get_mut(call_id);
+        let finished = match (known, end) {
+            (Some(tool), Some(end)) => Some(tool.finish(end, output.to_owned())),
+            (Some(_), None) => Some(false),
+            (None, _) => None,
         };
-        let inputs = if full_history {
-            thread.history.clone()
-        } else {
-            std::mem::take(&mut thread.pending_inputs)
+        match finished {
+            Some(true) => self.tool_finished(call_id, end),
+            Some(false) => {}
+            None if self.tools_seen.contains(call_id) => {
+                self.notices.push(Notice::Duplicate(call_id.to_owned()))
+            }
+            None => self
+                .notices
+                .push(Notice::OutputWithoutCall(call_id.to_owned())),
+        }
+        let response = Part::ToolResponse {
+            id: call_id.to_owned(),
+            response: output.to_owned(),
         };
-        if full_history {
-            for part in &draft.outputs {
-                thread
-                    .history
-                    .push(ChatMessage::single("assistant", part.clone()));
+        self.threads[thread.0].add_input(ChatMessage::single("tool", response));
+    }
+
+    /// A tool call's output is recorded: its turn saw it, and the call is ready.
+    fn tool_finished(&mut self, call_id: &str, at: Option<SystemTime>) {
+        let turn = self
+            .tools
+            .get(call_id)
+            .and_then(|t| t.request_ref())
+            .map(|r| r.turn);
+        if let (Some(turn), Some(at)) = (turn, at) {
+            if let Some(body) = self.turns[turn.0].body_mut() {
+                body.saw(at);
             }
         }
-        let response_id = record.response_id.clone().unwrap_or_default();
-        let meta = thread.meta.as_ref();
-        let call = CallState {
-            response_id: response_id.clone(),
-            thread_id: meta.map(|m| m.id.clone()).unwrap_or_default(),
-            model: thread.model.clone(),
-            usage: record.usage,
-            start: draft.start.or(thread.last_ts).unwrap_or(end).min(end),
-            end,
-            system_instructions: (full_history || thread.previous_response_id.is_none())
-                .then(|| {
-                    meta.and_then(|m| m.base_instructions.as_ref())
-                        .map(|b| b.text.clone())
-                })
-                .flatten(),
-            inputs,
-            outputs: draft.outputs,
-            previous_response_id: thread.previous_response_id.replace(response_id.clone()),
-            settled: false,
-            compaction: false,
-            emitted: false,
+        self.ready.push_back(Ready::Tool(call_id.to_owned()));
+    }
+
+    fn apply_usage(&mut self, thread: ThreadIx, record: &TokenUsageRecord, ts: Option<SystemTime>) {
+        let t = &mut self.threads[thread.0];
+        let draft = t.draft.take().unwrap_or_default();
+        let inputs = t.take_inputs();
+        let thread_id = t.id().unwrap_or_default().to_owned();
+        let key = match &record.response_id {
+            Some(id) => CallKey::Response(id.clone()),
+            None => CallKey::Position {
+                thread: thread_id.clone(),
+                index: t.call_count,
+            },
         };
-        let turn_id = record
-            .turn_id
-            .clone()
-            .or_else(|| thread.current_turn.clone());
-        let Some((turn_id, turn)) = turn_id.and_then(|id| self.turns.get_mut(&id).map(|t| (id, t)))
-        else {
+        t.call_count += 1;
+        if matches!(t.conversation, Conversation::FullHistory) {
+            let outputs = draft.outputs.iter().cloned();
+            t.inputs
+                .extend(outputs.map(|part| ChatMessage::single("assistant", part)));
+        }
+        if !self.calls_seen.insert(key.clone()) {
+            self.notices.push(Notice::Duplicate(key_text(&key)));
             return;
-        };
-        turn.root_turn_id = turn.root_turn_id.take().or(record.root_turn_id.clone());
-        turn.calls.push(call);
-        thread.unsettled = Some((turn_id, response_id));
-    }
-}
-
-/// Marks the start of a model call's output: the call started at the previous record.
-fn begin_output(thread: &mut ThreadState) {
-    if thread.open_call.is_none() {
-        thread.open_call = Some(CallDraft {
-            start: thread.last_ts,
-            outputs: Vec::new(),
+        }
+        let turn_start = t.current_turn.and_then(|ix| match &self.turns[ix.0].phase {
+            TurnPhase::Open(body) | TurnPhase::Ending(body, _) => body.start,
+            _ => None,
         });
+        let end = match ts
+            .or(t.last_ts)
+            .or(draft.start)
+            .or(turn_start)
+            .or(t.started)
+        {
+            Some(end) => end,
+            None => {
+                self.notices.push(Notice::CallWithoutTime(key_text(&key)));
+                UNIX_EPOCH
+            }
+        };
+        let t = &mut self.threads[thread.0];
+        let first_call = t.previous_response_id.is_none() && t.call_count == 1;
+        let full_history = matches!(t.conversation, Conversation::FullHistory);
+        let system_instructions = (full_history || first_call)
+            .then(|| t.meta.as_ref().and_then(|m| m.base_instructions.as_ref()))
+            .flatten()
+            .map(|b| b.text.clone());
+        let previous_response_id = match &record.response_id {
+            Some(id) => t.previous_response_id.replace(id.clone()),
+            None => t.previous_response_id.clone(),
+        };
+        let call = ModelCall {
+            key,
+            place: CallPlace::Thread,
+            thread_id,
+            model: t.model.clone(),
+            usage: record.usage,
+            start: call_start(draft.start, t.last_ts, end),
+            end,
+            inputs,
+            system_instructions,
+            outputs: draft.outputs,
+            previous_response_id,
+            phase: CallPhase::Recorded,
+        };
+        let turn_id = record.turn_id.as_deref();
+        let turn = match turn_id {
+            Some(id) => self.turn_by_id.get(id).copied(),
+            None => self.threads[thread.0].current_turn,
+        };
+        self.place_call(thread, turn, record.root_turn_id.as_deref(), Box::new(call));
+    }
+
+    /// Puts a recorded call under its turn (adding its usage there), or, when its turn is
+    /// unknown, under its thread, counted in the thread's and the current run's totals.
+    fn place_call(
+        &mut self,
+        thread: ThreadIx,
+        turn: Option<TurnIx>,
+        root_turn_id: Option<&str>,
+        mut call: Box<ModelCall>,
+    ) {
+        let usage = call.usage;
+        let end = call.end;
+        let t = &mut self.threads[thread.0];
+        if t.served_turn.is_none() {
+            t.served_turn = root_turn_id.map(str::to_owned);
+        }
+        let placed = turn.filter(|ix| self.turns[ix.0].started());
+        match placed.map(|ix| (ix, self.turns[ix.0].body_mut())) {
+            Some((ix, Some(body))) => {
+                body.usage += usage;
+                body.saw(end);
+                call.place = CallPlace::Turn(ix);
+            }
+            Some((ix, None)) => {
+                // The turn is already out: its span cannot count the call any more.
+                let run = self.turns[ix.0].run();
+                self.threads[thread.0].tally.usage += usage;
+                self.runs[run].tally.usage += usage;
+                call.place = CallPlace::Turn(ix);
+            }
+            None => {
+                self.notices
+                    .push(Notice::CallWithoutTurn(key_text(&call.key)));
+                let run = self.current_run();
+                self.threads[thread.0].tally.usage += usage;
+                self.runs[run].tally.usage += usage;
+            }
+        }
+        self.threads[thread.0].unsettled = Some(call);
     }
 }
 
-fn push_input(thread: &mut ThreadState, message: ChatMessage, full_history: bool) {
-    if full_history {
-        thread.history.push(message);
-    } else {
-        thread.pending_inputs.push(message);
+fn key_text(key: &CallKey) -> String {
+    match key {
+        CallKey::Response(id) => id.clone(),
+        CallKey::Position { thread, index } => format!("{thread}#{index}"),
     }
 }

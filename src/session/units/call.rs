@@ -1,0 +1,185 @@
+//! [`ModelCall`]: one model request, from its first output item to its usage record, and the
+//! rule that settles it (the thread's next meaningful record, which may mark it as a
+//! compaction's summary call).
+
+use super::TurnIx;
+use crate::codex::rollout::{EventMsg, RolloutRecord, TokenUsage};
+use crate::session::messages::{ChatMessage, Part};
+use std::time::SystemTime;
+
+/// What identifies a model call: its Responses API id, or, when the rollout recorded none, its
+/// position among its thread's calls.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum CallKey {
+    Response(String),
+    Position { thread: String, index: u64 },
+}
+
+/// A call whose outputs are arriving and whose usage record has not.
+#[derive(Debug, Default)]
+pub(crate) struct CallDraft {
+    pub(crate) start: Option<SystemTime>,
+    pub(crate) outputs: Vec<Part>,
+}
+
+/// Where a call is in its life once its usage is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallPhase {
+    /// Recorded; a `compacted` record may still follow and mark it.
+    Recorded,
+    /// The thread's next record came: nothing can change it any more.
+    Settled { compaction: bool },
+}
+
+/// Where a call's span hangs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallPlace {
+    /// Under its turn.
+    Turn(TurnIx),
+    /// Its turn is unknown: under its thread's agent span (the session root for the root
+    /// thread), so its usage is still counted.
+    Thread,
+}
+
+/// One model call, from its first output to its `token_usage_record`.
+#[derive(Debug)]
+pub(crate) struct ModelCall {
+    pub(crate) key: CallKey,
+    pub(crate) place: CallPlace,
+    pub(crate) thread_id: String,
+    pub(crate) model: Option<String>,
+    pub(crate) usage: TokenUsage,
+    pub(crate) start: SystemTime,
+    pub(crate) end: SystemTime,
+    pub(crate) inputs: Vec<ChatMessage>,
+    pub(crate) system_instructions: Option<String>,
+    pub(crate) outputs: Vec<Part>,
+    pub(crate) previous_response_id: Option<String>,
+    pub(crate) phase: CallPhase,
+}
+
+impl ModelCall {
+    /// The response id, when the rollout recorded one.
+    pub(crate) fn response_id(&self) -> Option<&str> {
+        match &self.key {
+            CallKey::Response(id) => Some(id),
+            CallKey::Position { .. } => None,
+        }
+    }
+
+    /// `tool_call` when the model asked for tools, `stop` otherwise.
+    pub(crate) fn finish_reason(&self) -> &'static str {
+        if self.calls_tools() {
+            "tool_call"
+        } else {
+            "stop"
+        }
+    }
+
+    fn calls_tools(&self) -> bool {
+        self.outputs
+            .iter()
+            .any(|p| matches!(p, Part::ToolCall { .. }))
+    }
+
+    /// Settles the call on the thread's next meaningful record.
+    pub(crate) fn settle(&mut self, next: &RolloutRecord) {
+        let compaction = matches!(next, RolloutRecord::Compacted(c)
+            if c.compaction_response_id.is_some()
+                && c.compaction_response_id.as_deref() == self.response_id());
+        self.phase = CallPhase::Settled { compaction };
+    }
+
+    /// True when the call produced a compaction's summary.
+    pub(crate) fn is_compaction(&self) -> bool {
+        self.phase == CallPhase::Settled { compaction: true }
+    }
+}
+
+/// True for records that settle the thread's latest call: everything but bookkeeping
+/// (`token_count`, `world_state`, other records codex-otel does not read).
+pub(crate) fn settles(record: &RolloutRecord) -> bool {
+    !matches!(
+        record,
+        RolloutRecord::Other(_) | RolloutRecord::Event(EventMsg::Other(_))
+    )
+}
+
+/// A call's start: when its first output began (the record before it), else the thread's
+/// latest record, never after its end.
+pub(crate) fn call_start(
+    draft_start: Option<SystemTime>,
+    last_record: Option<SystemTime>,
+    end: SystemTime,
+) -> SystemTime {
+    draft_start.or(last_record).unwrap_or(end).min(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codex::rollout::Compacted;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn call(key: CallKey) -> ModelCall {
+        ModelCall {
+            key,
+            place: CallPlace::Thread,
+            thread_id: "t".into(),
+            model: None,
+            usage: TokenUsage::default(),
+            start: UNIX_EPOCH,
+            end: UNIX_EPOCH,
+            inputs: Vec::new(),
+            system_instructions: None,
+            outputs: Vec::new(),
+            previous_response_id: None,
+            phase: CallPhase::Recorded,
+        }
+    }
+
+    fn compacted(id: Option<&str>) -> RolloutRecord {
+        RolloutRecord::Compacted(Compacted {
+            message: None,
+            compaction_response_id: id.map(str::to_owned),
+        })
+    }
+
+    #[test]
+    fn a_compacted_record_naming_the_call_marks_it_as_the_summary_call() {
+        let mut summary = call(CallKey::Response("resp_1".into()));
+        summary.settle(&compacted(Some("resp_1")));
+        assert!(summary.is_compaction());
+        let mut other = call(CallKey::Response("resp_2".into()));
+        other.settle(&compacted(Some("resp_1")));
+        assert_eq!(other.phase, CallPhase::Settled { compaction: false });
+    }
+
+    #[test]
+    fn a_call_without_response_id_is_never_taken_for_a_summary_call_without_one() {
+        let mut call = call(CallKey::Position {
+            thread: "t".into(),
+            index: 0,
+        });
+        call.settle(&compacted(None));
+        assert!(!call.is_compaction());
+    }
+
+    #[test]
+    fn bookkeeping_records_do_not_settle_a_call() {
+        assert!(!settles(&RolloutRecord::Other("world_state".into())));
+        assert!(!settles(&RolloutRecord::Event(EventMsg::Other(
+            "token_count".into()
+        ))));
+        assert!(settles(&compacted(None)));
+    }
+
+    #[test]
+    fn a_call_starts_at_its_first_output_and_never_after_its_end() {
+        let at = |s| UNIX_EPOCH + Duration::from_secs(s);
+        assert_eq!(call_start(Some(at(5)), Some(at(8)), at(10)), at(5));
+        assert_eq!(call_start(None, Some(at(8)), at(10)), at(8));
+        assert_eq!(call_start(Some(at(12)), None, at(10)), at(10));
+        assert_eq!(call_start(None, None, at(10)), at(10));
+    }
+}

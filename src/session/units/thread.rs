@@ -1,0 +1,130 @@
+//! [`Thread`]: one rollout file (the root thread or a sub-agent's): who it is, its current
+//! turn, the conversation its next model call will get as input, the call being recorded and
+//! the latest call until its next record settles it, and the tally of its turns.
+
+use super::call::{CallDraft, ModelCall};
+use super::tally::Tally;
+use super::TurnIx;
+use crate::codex::rollout::SessionMeta;
+use crate::session::messages::ChatMessage;
+use std::time::SystemTime;
+
+/// The messages a thread's next model call gets as input.
+#[derive(Debug, Default)]
+pub(crate) enum Conversation {
+    /// Only what was added since the previous call.
+    #[default]
+    NewMessages,
+    /// The whole conversation so far (full-history mode).
+    FullHistory,
+}
+
+/// One rollout file.
+#[derive(Debug, Default)]
+pub(crate) struct Thread {
+    /// From `session_meta`.
+    pub(crate) meta: Option<SessionMeta>,
+    /// When `session_meta` was written.
+    pub(crate) started: Option<SystemTime>,
+    /// The model of the latest `turn_context`.
+    pub(crate) model: Option<String>,
+    /// The latest `task_started` turn.
+    pub(crate) current_turn: Option<TurnIx>,
+    /// Turns started so far.
+    pub(crate) turn_count: u32,
+    /// Model calls recorded so far.
+    pub(crate) call_count: u64,
+    /// Timestamp of the latest record.
+    pub(crate) last_ts: Option<SystemTime>,
+    /// Messages for the next call: new since the previous call, or (full history) all.
+    pub(crate) inputs: Vec<ChatMessage>,
+    pub(crate) conversation: Conversation,
+    /// The call whose output is being recorded.
+    pub(crate) draft: Option<CallDraft>,
+    /// The latest recorded call's response id.
+    pub(crate) previous_response_id: Option<String>,
+    /// The latest call, until the thread's next record settles it.
+    pub(crate) unsettled: Option<Box<ModelCall>>,
+    /// The parent turn this thread's calls served (`root_turn_id`), for child threads.
+    pub(crate) served_turn: Option<String>,
+    /// Its turns (the sub-agent span's numbers).
+    pub(crate) tally: Tally,
+}
+
+impl Thread {
+    /// The thread id, once `session_meta` is read.
+    pub(crate) fn id(&self) -> Option<&str> {
+        self.meta.as_ref().map(|m| m.id.as_str())
+    }
+
+    /// True for a sub-agent's (or another child's) thread.
+    pub(crate) fn is_child(&self) -> bool {
+        self.meta
+            .as_ref()
+            .is_some_and(|m| m.parent_thread_id.is_some())
+    }
+
+    /// Adds a message to the next call's input.
+    pub(crate) fn add_input(&mut self, message: ChatMessage) {
+        self.inputs.push(message);
+    }
+
+    /// The input of the call being recorded: the new messages (taken), or the whole history.
+    pub(crate) fn take_inputs(&mut self) -> Vec<ChatMessage> {
+        match self.conversation {
+            Conversation::NewMessages => std::mem::take(&mut self.inputs),
+            Conversation::FullHistory => self.inputs.clone(),
+        }
+    }
+
+    /// Notes the start of a model call's output: the call started at the previous record.
+    pub(crate) fn begin_output(&mut self) -> &mut CallDraft {
+        let start = self.last_ts;
+        self.draft.get_or_insert_with(|| CallDraft {
+            start,
+            outputs: Vec::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::messages::Part;
+
+    fn text(t: &str) -> ChatMessage {
+        ChatMessage::single("user", Part::Text(t.into()))
+    }
+
+    #[test]
+    fn each_call_gets_only_the_messages_added_since_the_previous_one() {
+        let mut thread = Thread::default();
+        thread.add_input(text("a"));
+        assert_eq!(thread.take_inputs().len(), 1);
+        thread.add_input(text("b"));
+        assert_eq!(thread.take_inputs().len(), 1);
+    }
+
+    #[test]
+    fn in_full_history_mode_each_call_gets_everything_so_far() {
+        let mut thread = Thread {
+            conversation: Conversation::FullHistory,
+            ..Thread::default()
+        };
+        thread.add_input(text("a"));
+        assert_eq!(thread.take_inputs().len(), 1);
+        thread.add_input(text("b"));
+        assert_eq!(thread.take_inputs().len(), 2);
+    }
+
+    #[test]
+    fn a_call_starts_at_the_record_before_its_first_output() {
+        let mut thread = Thread {
+            last_ts: Some(std::time::UNIX_EPOCH),
+            ..Thread::default()
+        };
+        thread.begin_output();
+        thread.last_ts = None;
+        assert_eq!(thread.begin_output().start, Some(std::time::UNIX_EPOCH));
+    }
+}
