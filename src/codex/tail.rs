@@ -7,8 +7,10 @@
 //! - A partial last line is held back until Codex finishes writing it; lines that are not
 //!   valid JSON are skipped and counted ([`RolloutBatch::invalid`]).
 //! - A missing file has no records yet (Codex creates the file lazily); a file that
-//!   disappears keeps its offset, and one that shrinks or is replaced is read again from the
-//!   start and reported ([`crate::tail::Reset`]).
+//!   disappears keeps its offset. A file replaced by a copy of itself is read on; one cut
+//!   short waits until restored ([`crate::tail::Kept`]); one with other content is read again
+//!   from the start and reported ([`crate::tail::Reset`]): the session machine then ignores
+//!   the records it already has (same response, call or turn ids).
 //! - `*.zst` files are zstd-compressed rollouts. Codex writes such a file once, so each call
 //!   decompresses it from the start and skips the part already read: offsets are positions in
 //!   the decompressed stream, and a last line without `\n` counts as complete.
@@ -199,6 +201,9 @@ mod tests {
             .unwrap()
             .to_vec();
         std::fs::write(&path, &first).unwrap();
+        let cut = tail.read().unwrap();
+        assert!(cut.kept.is_some() && cut.items.is_empty(), "{cut:?}");
+        std::fs::write(&path, b"{\"type\":\"other\"}\n").unwrap();
         let again = tail.read().unwrap();
         assert!(again.reset.is_some());
         assert_eq!(again.items.len(), 1);

@@ -11,8 +11,12 @@
 //!   stops a call, [`Batch::more`] is true and the caller should call again.
 //! - A line longer than `max_line_bytes` is skipped and counted, never buffered: once the
 //!   limit is passed the rest of the line is discarded as it is read, across calls.
-//! - A file that shrinks below what was read, or is replaced by another file (new inode), is
-//!   reported as a [`Reset`] and read again from offset 0.
+//! - When the path names another file (new inode) or the file shrinks below what was read,
+//!   the tail compares it with what it read ([`witness`]: the first and last KiB before the
+//!   offset): a copy of the same content is read on from the offset ([`Kept::Copied`]); the
+//!   same content cut short is not read until it is restored ([`Kept::CutShort`]); different
+//!   content is reported as a [`Reset`] and read again from offset 0. So a rollout copied
+//!   over itself, or truncated and restored, never yields a line twice.
 //! - A missing file is not an error: it has no lines yet.
 //! - Only regular files are read: the file is opened without blocking and without following a
 //!   symlink, then checked, so a hostile path (`/dev/zero`, a FIFO, a directory, a symlink) is
@@ -23,10 +27,12 @@
 
 mod cutter;
 mod limits;
+mod witness;
 
 use cutter::Cutter;
 use limits::CHUNK_BYTES;
 pub use limits::{Limits, DEFAULT_MAX_BYTES, DEFAULT_MAX_LINES, DEFAULT_MAX_LINE_BYTES};
+use witness::{Verdict, Witness};
 
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -45,6 +51,21 @@ pub enum Reset {
     },
     /// The path now names a different file (rotation or re-creation).
     Replaced,
+}
+
+/// A change of the file that did not make reading start over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// The path names another file holding everything read so far: reading goes on.
+    Copied,
+    /// The file is shorter than what was read but starts the same: nothing is read until it
+    /// is restored (or turns out to be different).
+    CutShort {
+        /// How far it had been read.
+        read: u64,
+        /// Its length now.
+        len: u64,
+    },
 }
 
 /// How a stream ends when it has no more bytes.
@@ -67,6 +88,8 @@ pub struct Batch<T = Vec<u8>> {
     pub invalid: u64,
     /// Set when reading started over from offset 0 in this call.
     pub reset: Option<Reset>,
+    /// Set when the file changed but reading did not start over.
+    pub kept: Option<Kept>,
     /// True when the file does not exist (yet, or any more).
     pub missing: bool,
     /// True when a limit stopped the call: call again for more.
@@ -82,6 +105,7 @@ impl<T> Batch<T> {
             overlong: 0,
             invalid: 0,
             reset: None,
+            kept: None,
             missing: false,
             more: false,
             offset,
@@ -97,6 +121,7 @@ impl Batch<Vec<u8>> {
             overlong: self.overlong,
             invalid: self.invalid,
             reset: self.reset,
+            kept: self.kept,
             missing: self.missing,
             more: self.more,
             ..Batch::empty(self.offset)
@@ -152,6 +177,10 @@ pub struct LineTail {
     seen: u64,
     /// `(device, inode)` of the file last read, to detect replacement.
     identity: Option<(u64, u64)>,
+    /// What was read, to judge a replaced or shrunk file.
+    witness: Option<Witness>,
+    /// The file was cut short: it is judged again on every read until restored.
+    cut_short: bool,
 }
 
 impl LineTail {
@@ -165,6 +194,8 @@ impl LineTail {
             skipping: false,
             seen: offset,
             identity: None,
+            witness: None,
+            cut_short: false,
         }
     }
 
@@ -175,26 +206,64 @@ impl LineTail {
 
     /// Reads the next lines of a plain file, seeking to where the last call stopped.
     pub fn read_file(&mut self, path: &Path) -> Result<Batch, Error> {
-        let Some((mut file, len, reset)) = self.open(path)? else {
+        let Some((mut file, len, replaced)) = self.open(path)? else {
             return Ok(self.missing());
         };
-        let reset = reset.or_else(|| {
-            let shrunk = Reset::Shrunk {
-                read: self.seen,
-                len,
-            };
-            (len < self.seen).then(|| self.restart(shrunk))
-        });
         let read_error = |source| Error::Read {
             path: path.to_owned(),
             source,
         };
+        let mut kept = None;
+        let mut reset = None;
+        if replaced || self.cut_short || len < self.seen {
+            let verdict = match &self.witness {
+                Some(witness) => witness.judge(&file, len).map_err(read_error)?,
+                None => Verdict::Different,
+            };
+            match verdict {
+                Verdict::Same => kept = self.go_on(replaced, len),
+                Verdict::CutShort => {
+                    self.cut_short = true;
+                    let mut batch = Batch::empty(self.offset);
+                    batch.kept = Some(Kept::CutShort {
+                        read: self.offset,
+                        len,
+                    });
+                    return Ok(batch);
+                }
+                Verdict::Different => {
+                    let why = match replaced {
+                        true => Reset::Replaced,
+                        false => Reset::Shrunk {
+                            read: self.seen,
+                            len,
+                        },
+                    };
+                    reset = Some(self.restart(why));
+                }
+            }
+        }
         file.seek(SeekFrom::Start(self.scan)).map_err(read_error)?;
         let mut batch = self
-            .read_from(file, StreamEnd::Growing)
+            .read_from(&mut file, StreamEnd::Growing)
             .map_err(read_error)?;
+        if self.witness.is_none() || !batch.items.is_empty() || batch.overlong > 0 {
+            self.witness = Some(Witness::capture(&file, self.offset).map_err(read_error)?);
+        }
         batch.reset = reset;
+        batch.kept = kept;
         Ok(batch)
+    }
+
+    /// The changed file holds what was read: go on from the offset.
+    fn go_on(&mut self, replaced: bool, len: u64) -> Option<Kept> {
+        self.cut_short = false;
+        if len < self.scan {
+            self.scan = self.offset;
+            self.skipping = false;
+        }
+        self.seen = self.seen.min(len).max(self.offset);
+        replaced.then_some(Kept::Copied)
     }
 
     /// Reads the next lines of a file whose content is `decode(file)` (e.g. a zstd stream).
@@ -205,9 +274,10 @@ impl LineTail {
         path: &Path,
         decode: impl FnOnce(File) -> io::Result<R>,
     ) -> Result<Batch, Error> {
-        let Some((file, _, reset)) = self.open(path)? else {
+        let Some((file, _, replaced)) = self.open(path)? else {
             return Ok(self.missing());
         };
+        let reset = replaced.then(|| self.restart(Reset::Replaced));
         let read_error = |source| Error::Read {
             path: path.to_owned(),
             source,
@@ -237,8 +307,9 @@ impl LineTail {
         self.read_from(stream, end)
     }
 
-    /// Opens `path`; `None` when it does not exist. Detects a replaced file.
-    fn open(&mut self, path: &Path) -> Result<Option<(File, u64, Option<Reset>)>, Error> {
+    /// Opens `path`; `None` when it does not exist. Says whether it is another file than the
+    /// one read last.
+    fn open(&mut self, path: &Path) -> Result<Option<(File, u64, bool)>, Error> {
         let open_error = |source| Error::Open {
             path: path.to_owned(),
             source,
@@ -257,11 +328,11 @@ impl LineTail {
             return Err(open_error(not_regular));
         }
         let identity = (meta.dev(), meta.ino());
-        let reset = match self.identity.replace(identity) {
-            Some(previous) if previous != identity => Some(self.restart(Reset::Replaced)),
-            _ => None,
-        };
-        Ok(Some((file, meta.len(), reset)))
+        let replaced = self
+            .identity
+            .replace(identity)
+            .is_some_and(|old| old != identity);
+        Ok(Some((file, meta.len(), replaced)))
     }
 
     fn missing(&self) -> Batch {
@@ -276,6 +347,8 @@ impl LineTail {
         self.scan = 0;
         self.seen = 0;
         self.skipping = false;
+        self.witness = None;
+        self.cut_short = false;
         reset
     }
 
@@ -495,6 +568,39 @@ mod tests {
         let batch = tail.read_file(&path).unwrap();
         assert_eq!(batch.reset, Some(Reset::Replaced));
         assert_eq!(texts(&batch), ["new line", "more"]);
+    }
+
+    #[test]
+    fn a_copy_of_the_file_put_in_its_place_is_read_on_not_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.ndjson");
+        append(&path, b"one\ntwo\n");
+        let mut tail = LineTail::new(0, Limits::default());
+        assert_eq!(tail.read_file(&path).unwrap().items.len(), 2);
+        let copy = dir.path().join("copy.ndjson");
+        std::fs::copy(&path, &copy).unwrap();
+        append(&copy, b"three\n");
+        std::fs::rename(&copy, &path).unwrap();
+        let batch = tail.read_file(&path).unwrap();
+        assert_eq!((batch.reset, batch.kept), (None, Some(Kept::Copied)));
+        assert_eq!(texts(&batch), ["three"]);
+    }
+
+    #[test]
+    fn a_file_cut_short_waits_and_once_restored_is_read_on_not_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.ndjson");
+        append(&path, b"one\ntwo\n");
+        let mut tail = LineTail::new(0, Limits::default());
+        tail.read_file(&path).unwrap();
+        std::fs::write(&path, b"one\n").unwrap();
+        let cut = tail.read_file(&path).unwrap();
+        assert_eq!(cut.kept, Some(Kept::CutShort { read: 8, len: 4 }));
+        assert!(cut.items.is_empty() && cut.reset.is_none());
+        std::fs::write(&path, b"one\ntwo\nthree\n").unwrap();
+        let restored = tail.read_file(&path).unwrap();
+        assert_eq!(texts(&restored), ["three"]);
+        assert_eq!(restored.reset, None);
     }
 
     #[test]
