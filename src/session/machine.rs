@@ -26,7 +26,9 @@ impl SessionMachine {
             .parent
             .map(|p| p.trace_id)
             .unwrap_or_else(|| trace_id_for_session(session_id));
-        let state = SessionState::new(config.content.full_history);
+        let content = &config.content;
+        let budget = content.full_history.then_some(content.max_attribute_bytes);
+        let state = SessionState::new(budget);
         SessionMachine {
             session_id: session_id.to_owned(),
             trace_id,

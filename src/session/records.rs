@@ -8,8 +8,8 @@
 
 use super::messages::{ChatMessage, Part};
 use super::units::{
-    call_start, settles, CallKey, CallPhase, CallPlace, Conversation, ModelCall, Notice, Ready,
-    RolloutEnd, SessionState, ThreadIx, ToolCall, ToolRequest, TurnBody, TurnIx, TurnPhase,
+    call_start, settles, CallKey, CallPhase, CallPlace, ModelCall, Notice, Ready, RolloutEnd,
+    SessionState, ThreadIx, ToolCall, ToolRequest, TurnBody, TurnIx, TurnPhase,
 };
 use crate::codex::rollout::{
     EventMsg, Item, Message, ResponseItem, RolloutLine, RolloutRecord, TokenUsageRecord,
@@ -54,11 +54,8 @@ impl SessionState {
                 if let Some(body) = self.current_body(thread) {
                     body.compactions.push((ts, id));
                 }
-                let t = &mut self.threads[thread.0];
-                if matches!(t.conversation, Conversation::FullHistory) {
-                    let summary = compacted.message.clone().unwrap_or_default();
-                    t.inputs = vec![ChatMessage::single("user", Part::Text(summary))];
-                }
+                let summary = compacted.message.as_deref().unwrap_or_default();
+                self.threads[thread.0].compacted(summary);
             }
             _ => {}
         }
@@ -299,7 +296,7 @@ impl SessionState {
     fn apply_usage(&mut self, thread: ThreadIx, record: &TokenUsageRecord, ts: Option<SystemTime>) {
         let t = &mut self.threads[thread.0];
         let draft = t.draft.take().unwrap_or_default();
-        let inputs = t.take_inputs();
+        let inputs = t.take_inputs(&draft.outputs);
         let thread_id = t.id().unwrap_or_default().to_owned();
         let key = match &record.response_id {
             Some(id) => CallKey::Response(id.clone()),
@@ -309,11 +306,6 @@ impl SessionState {
             },
         };
         t.call_count += 1;
-        if matches!(t.conversation, Conversation::FullHistory) {
-            let outputs = draft.outputs.iter().cloned();
-            t.inputs
-                .extend(outputs.map(|part| ChatMessage::single("assistant", part)));
-        }
         if !self.calls_seen.insert(key.clone()) {
             self.notices.push(Notice::Duplicate(key_text(&key)));
             return;
@@ -336,7 +328,7 @@ impl SessionState {
         };
         let t = &mut self.threads[thread.0];
         let first_call = t.previous_response_id.is_none() && t.call_count == 1;
-        let full_history = matches!(t.conversation, Conversation::FullHistory);
+        let full_history = t.full_history();
         let system_instructions = (full_history || first_call)
             .then(|| t.meta.as_ref().and_then(|m| m.base_instructions.as_ref()))
             .flatten()

@@ -8,6 +8,7 @@
 
 mod agent;
 mod call;
+mod history;
 mod run;
 mod tally;
 mod thread;
@@ -16,6 +17,7 @@ mod turn;
 
 pub(crate) use agent::{Agent, AgentPhase};
 pub(crate) use call::{call_start, settles, CallKey, CallPhase, CallPlace, ModelCall};
+use history::History;
 pub(crate) use run::{Run, RunPhase, RunStart};
 pub(crate) use tally::{ClosedTurn, Tally};
 pub(crate) use thread::{Conversation, Thread};
@@ -112,14 +114,16 @@ pub(crate) struct SessionState {
     /// Run 0 is the first `exec`; its span is the session root.
     pub(crate) runs: Vec<Run>,
     pub(crate) facts: SessionFacts,
-    pub(crate) full_history: bool,
+    /// Full-history mode's byte budget per call input; `None`: new messages only.
+    pub(crate) history_budget: Option<usize>,
     pub(crate) ready: VecDeque<Ready>,
     pub(crate) notices: Vec<Notice>,
 }
 
 impl SessionState {
-    /// An empty session; `full_history` gives every model call the whole conversation.
-    pub(crate) fn new(full_history: bool) -> Self {
+    /// An empty session; with a `history_budget` every model call gets the whole conversation
+    /// (within that many bytes).
+    pub(crate) fn new(history_budget: Option<usize>) -> Self {
         SessionState {
             threads: Vec::new(),
             thread_by_path: HashMap::new(),
@@ -133,7 +137,7 @@ impl SessionState {
             agents_waiting: Vec::new(),
             runs: vec![Run::default()],
             facts: SessionFacts::default(),
-            full_history,
+            history_budget,
             ready: VecDeque::new(),
             notices: Vec::new(),
         }
@@ -146,10 +150,9 @@ impl SessionState {
         }
         let ix = ThreadIx(self.threads.len());
         self.threads.push(Thread {
-            conversation: if self.full_history {
-                Conversation::FullHistory
-            } else {
-                Conversation::NewMessages
+            conversation: match self.history_budget {
+                Some(budget) => Conversation::FullHistory(History::new(budget)),
+                None => Conversation::default(),
             },
             ..Thread::default()
         });

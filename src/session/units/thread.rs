@@ -3,20 +3,26 @@
 //! the latest call until its next record settles it, and the tally of its turns.
 
 use super::call::{CallDraft, ModelCall};
+use super::history::History;
 use super::tally::Tally;
 use super::TurnIx;
 use crate::codex::rollout::SessionMeta;
-use crate::session::messages::ChatMessage;
+use crate::session::messages::{ChatMessage, Part};
 use std::time::SystemTime;
 
 /// The messages a thread's next model call gets as input.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) enum Conversation {
     /// Only what was added since the previous call.
-    #[default]
-    NewMessages,
-    /// The whole conversation so far (full-history mode).
-    FullHistory,
+    NewMessages(Vec<ChatMessage>),
+    /// The whole conversation so far (full-history mode), within a budget.
+    FullHistory(History),
+}
+
+impl Default for Conversation {
+    fn default() -> Self {
+        Conversation::NewMessages(Vec::new())
+    }
 }
 
 /// One rollout file.
@@ -36,8 +42,7 @@ pub(crate) struct Thread {
     pub(crate) call_count: u64,
     /// Timestamp of the latest record.
     pub(crate) last_ts: Option<SystemTime>,
-    /// Messages for the next call: new since the previous call, or (full history) all.
-    pub(crate) inputs: Vec<ChatMessage>,
+    /// Messages for the next call.
     pub(crate) conversation: Conversation,
     /// The call whose output is being recorded.
     pub(crate) draft: Option<CallDraft>,
@@ -66,15 +71,37 @@ impl Thread {
 
     /// Adds a message to the next call's input.
     pub(crate) fn add_input(&mut self, message: ChatMessage) {
-        self.inputs.push(message);
+        match &mut self.conversation {
+            Conversation::NewMessages(new) => new.push(message),
+            Conversation::FullHistory(history) => history.push(message),
+        }
     }
 
-    /// The input of the call being recorded: the new messages (taken), or the whole history.
-    pub(crate) fn take_inputs(&mut self) -> Vec<ChatMessage> {
-        match self.conversation {
-            Conversation::NewMessages => std::mem::take(&mut self.inputs),
-            Conversation::FullHistory => self.inputs.clone(),
+    /// The input of the call being recorded: the new messages (taken), or the whole history;
+    /// in full-history mode the call's `outputs` join the history after it.
+    pub(crate) fn take_inputs(&mut self, outputs: &[Part]) -> Vec<ChatMessage> {
+        match &mut self.conversation {
+            Conversation::NewMessages(new) => std::mem::take(new),
+            Conversation::FullHistory(history) => {
+                let window = history.window();
+                for part in outputs {
+                    history.push(ChatMessage::single("assistant", part.clone()));
+                }
+                window
+            }
         }
+    }
+
+    /// A compaction replaced the conversation with its summary (full-history mode).
+    pub(crate) fn compacted(&mut self, summary: &str) {
+        if let Conversation::FullHistory(history) = &mut self.conversation {
+            history.restart(ChatMessage::single("user", Part::Text(summary.to_owned())));
+        }
+    }
+
+    /// True in full-history mode.
+    pub(crate) fn full_history(&self) -> bool {
+        matches!(self.conversation, Conversation::FullHistory(_))
     }
 
     /// Notes the start of a model call's output: the call started at the previous record.
@@ -90,7 +117,6 @@ impl Thread {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::messages::Part;
 
     fn text(t: &str) -> ChatMessage {
         ChatMessage::single("user", Part::Text(t.into()))
@@ -100,21 +126,22 @@ mod tests {
     fn each_call_gets_only_the_messages_added_since_the_previous_one() {
         let mut thread = Thread::default();
         thread.add_input(text("a"));
-        assert_eq!(thread.take_inputs().len(), 1);
+        assert_eq!(thread.take_inputs(&[]).len(), 1);
         thread.add_input(text("b"));
-        assert_eq!(thread.take_inputs().len(), 1);
+        assert_eq!(thread.take_inputs(&[]).len(), 1);
     }
 
     #[test]
     fn in_full_history_mode_each_call_gets_everything_so_far() {
         let mut thread = Thread {
-            conversation: Conversation::FullHistory,
+            conversation: Conversation::FullHistory(History::new(10_000)),
             ..Thread::default()
         };
         thread.add_input(text("a"));
-        assert_eq!(thread.take_inputs().len(), 1);
+        let answer = [Part::Text("answer".into())];
+        assert_eq!(thread.take_inputs(&answer).len(), 1);
         thread.add_input(text("b"));
-        assert_eq!(thread.take_inputs().len(), 2);
+        assert_eq!(thread.take_inputs(&[]).len(), 3);
     }
 
     #[test]
