@@ -2,6 +2,7 @@
 //! share: token usage (GenAI and Braintrust names on model calls, `codex.usage.*` totals
 //! elsewhere), each backend's span kind and display name, and readable inputs and outputs.
 
+use super::units::Usage;
 use crate::codex::rollout::TokenUsage;
 use crate::span::genai as key;
 use crate::span::{AttrValue, Attribute};
@@ -78,8 +79,13 @@ impl Attrs {
     }
 
     /// The usage of every model call below an agent or turn span, as `codex.usage.*`: names
-    /// no backend adds up, so totals are never counted twice.
-    pub(crate) fn usage_totals(&mut self, usage: &TokenUsage) -> &mut Self {
+    /// no backend adds up, so totals are never counted twice. An unknown total is not a zero:
+    /// only its reason is set.
+    pub(crate) fn usage_totals(&mut self, usage: &Usage) -> &mut Self {
+        let usage = match usage {
+            Usage::Known(usage) => usage,
+            Usage::Unknown(why) => return self.str(key::CODEX_USAGE_UNKNOWN_REASON, why.as_str()),
+        };
         self.int(key::CODEX_USAGE_INPUT_TOKENS, usage.input_tokens)
             .int(key::CODEX_USAGE_OUTPUT_TOKENS, usage.output_tokens)
             .int(
@@ -186,18 +192,32 @@ pub(crate) fn json_object(text: &str, field: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::units::UnknownUsage;
 
     #[test]
     fn usage_totals_use_names_that_no_backend_adds_up() {
         let mut attrs = Attrs::default();
-        attrs.usage_totals(&TokenUsage {
+        attrs.usage_totals(&Usage::Known(TokenUsage {
             input_tokens: 10,
             ..TokenUsage::default()
-        });
+        }));
         assert!(attrs.0.iter().all(|(k, _)| k.starts_with("codex.usage.")));
         assert!(attrs
             .0
             .contains(&(key::CODEX_USAGE_INPUT_TOKENS.to_owned(), AttrValue::Int(10))));
+    }
+
+    #[test]
+    fn an_unknown_total_is_a_reason_never_a_zero() {
+        let mut attrs = Attrs::default();
+        attrs.usage_totals(&Usage::Unknown(UnknownUsage::Interrupted));
+        assert_eq!(
+            attrs.0,
+            [(
+                key::CODEX_USAGE_UNKNOWN_REASON.to_owned(),
+                AttrValue::Str("interrupted".to_owned())
+            )]
+        );
     }
 
     #[test]

@@ -9,10 +9,9 @@ use super::messages::{
 };
 use super::names::{agent_display_name, chat_display_name, tool_display_name};
 use super::units::{
-    CallKey, ModelCall, PermissionAsk, RolloutEnd, ToolCall, ToolRequest, TurnBody,
+    CallKey, ModelCall, PermissionAsk, RolloutEnd, ToolCall, ToolRequest, TurnBody, Usage,
 };
 use super::SessionConfig;
-use crate::codex::rollout::TokenUsage;
 use crate::span::genai as key;
 use crate::span::{AttrValue, SpanEvent, SpanId, SpanKind, SpanRecord, SpanStatus, TraceId};
 use serde_json::json;
@@ -69,7 +68,7 @@ pub(crate) struct AgentSummary<'a> {
     pub(crate) start: SystemTime,
     pub(crate) end: SystemTime,
     pub(crate) model: Option<&'a str>,
-    pub(crate) usage: TokenUsage,
+    pub(crate) usage: Usage,
     pub(crate) input: Option<&'a str>,
     pub(crate) output: Option<&'a str>,
     /// Extra attributes (cwd, version, git, …).

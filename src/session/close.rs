@@ -16,7 +16,7 @@ use super::ids::SpanKey;
 use super::machine::SessionMachine;
 use super::units::{
     turn_end, CallPlace, ClosedTurn, ModelCall, Ready, RolloutEnd, SessionState, ThreadIx,
-    TurnBody, TurnIx, TurnPhase,
+    TurnBody, TurnIx, TurnPhase, UnknownUsage, Usage,
 };
 use crate::span::{SpanId, SpanRecord};
 use std::time::SystemTime;
@@ -159,9 +159,12 @@ fn close_turn(
     let phase = state.update_turn(ix, |turn| {
         std::mem::replace(&mut turn.phase, TurnPhase::Closed)
     });
-    let (TurnPhase::Open(body) | TurnPhase::Ending(body, _)) = phase else {
+    let (TurnPhase::Open(mut body) | TurnPhase::Ending(mut body, _)) = phase else {
         return;
     };
+    if let Some(why) = call_cut_off(state, thread, ix, how.as_ref()) {
+        body.usage += Usage::Unknown(why);
+    }
     out.push(turn_span(state, builder, ix, &body, how.as_ref(), end));
     let turn = &state.turns[ix.0];
     let closed = ClosedTurn {
@@ -177,6 +180,25 @@ fn close_turn(
     let run = turn.run();
     state.threads[thread.0].tally.close(closed, true);
     state.runs[run].tally.close(closed, !child_thread);
+}
+
+/// A model call of the closing turn `ix` that began its output but never got usage: its draft
+/// is dropped (it would otherwise open the thread's next call) and the turn's usage is unknown.
+fn call_cut_off(
+    state: &mut SessionState,
+    thread: ThreadIx,
+    ix: TurnIx,
+    how: Option<&RolloutEnd>,
+) -> Option<UnknownUsage> {
+    let thread = &mut state.threads[thread.0];
+    if thread.current_turn != Some(ix) {
+        return None;
+    }
+    thread.draft.take()?;
+    match how {
+        Some(RolloutEnd::Aborted { .. }) => Some(UnknownUsage::Interrupted),
+        _ => Some(UnknownUsage::NotRecorded),
+    }
 }
 
 /// Emits what of turn `ix` is still open: its thread's unsettled call, then its tool calls

@@ -9,10 +9,10 @@
 use super::messages::{ChatMessage, Part};
 use super::units::{
     call_start, settles, CallKey, CallPhase, CallPlace, ModelCall, Notice, Ready, RolloutEnd,
-    SessionState, ThreadIx, ToolCall, ToolRequest, TurnBody, TurnIx, TurnPhase,
+    SessionState, ThreadIx, ToolCall, ToolRequest, TurnBody, TurnIx, TurnPhase, UsageSource,
 };
 use crate::codex::rollout::{
-    EventMsg, Item, Message, ResponseItem, RolloutLine, RolloutRecord, TokenUsageRecord,
+    EventMsg, Item, Message, ResponseItem, RolloutLine, RolloutRecord, TokenUsage,
     ToolCall as RolloutToolCall,
 };
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -48,7 +48,16 @@ impl SessionState {
             }
             RolloutRecord::Event(event) => self.apply_event(thread, event, ts),
             RolloutRecord::ResponseItem(item) => self.apply_item(thread, item, ts),
-            RolloutRecord::TokenUsage(record) => self.apply_usage(thread, record, ts),
+            RolloutRecord::TokenUsage(record) => {
+                self.threads[thread.0].usage_source = UsageSource::Records;
+                let call = Recorded {
+                    response_id: record.response_id.as_deref(),
+                    turn_id: record.turn_id.as_deref(),
+                    root_turn_id: record.root_turn_id.as_deref(),
+                    usage: record.usage,
+                };
+                self.record_call(thread, call, ts);
+            }
             RolloutRecord::Compacted(compacted) => {
                 let id = compacted.compaction_response_id.clone().unwrap_or_default();
                 if let Some(body) = self.current_body(thread) {
@@ -105,6 +114,19 @@ impl SessionState {
                 self.end_turn(ix, RolloutEnd::Aborted { at: ts, reason }, None);
             }
             EventMsg::ItemCompleted { item, .. } => self.apply_completed_item(thread, item),
+            EventMsg::TokenCount {
+                total: Some(total),
+                last: Some(last),
+            } => {
+                let source = &mut self.threads[thread.0].usage_source;
+                if let Some(usage) = source.count(*total, *last) {
+                    let call = Recorded {
+                        usage,
+                        ..Recorded::default()
+                    };
+                    self.record_call(thread, call, ts);
+                }
+            }
             _ => {}
         }
     }
@@ -293,13 +315,15 @@ impl SessionState {
         self.ready.push_back(Ready::Tool(call_id.to_owned()));
     }
 
-    fn apply_usage(&mut self, thread: ThreadIx, record: &TokenUsageRecord, ts: Option<SystemTime>) {
+    /// Records one model call: its usage (from a `token_usage_record`, or a `token_count`
+    /// change), the outputs drafted since its first output, the inputs since the previous call.
+    fn record_call(&mut self, thread: ThreadIx, record: Recorded<'_>, ts: Option<SystemTime>) {
         let t = &mut self.threads[thread.0];
         let draft = t.draft.take().unwrap_or_default();
         let inputs = t.take_inputs(&draft.outputs);
         let thread_id = t.id().unwrap_or_default().to_owned();
-        let key = match &record.response_id {
-            Some(id) => CallKey::Response(id.clone()),
+        let key = match record.response_id {
+            Some(id) => CallKey::Response(id.to_owned()),
             None => CallKey::Position {
                 thread: thread_id.clone(),
                 index: t.call_count,
@@ -333,8 +357,8 @@ impl SessionState {
             .then(|| t.meta.as_ref().and_then(|m| m.base_instructions.as_ref()))
             .flatten()
             .map(|b| b.text.clone());
-        let previous_response_id = match &record.response_id {
-            Some(id) => t.previous_response_id.replace(id.clone()),
+        let previous_response_id = match record.response_id {
+            Some(id) => t.previous_response_id.replace(id.to_owned()),
             None => t.previous_response_id.clone(),
         };
         let call = ModelCall {
@@ -351,12 +375,11 @@ impl SessionState {
             previous_response_id,
             phase: CallPhase::Recorded,
         };
-        let turn_id = record.turn_id.as_deref();
-        let turn = match turn_id {
+        let turn = match record.turn_id {
             Some(id) => self.turn_by_id.get(id).copied(),
             None => self.threads[thread.0].current_turn,
         };
-        self.place_call(thread, turn, record.root_turn_id.as_deref(), Box::new(call));
+        self.place_call(thread, turn, record.root_turn_id, Box::new(call));
     }
 
     /// Puts a recorded call under its turn (adding its usage there), or, when its turn is
@@ -398,6 +421,15 @@ impl SessionState {
         }
         self.threads[thread.0].unsettled = Some(call);
     }
+}
+
+/// What the rollout says of one model call's usage.
+#[derive(Debug, Default)]
+struct Recorded<'a> {
+    response_id: Option<&'a str>,
+    turn_id: Option<&'a str>,
+    root_turn_id: Option<&'a str>,
+    usage: TokenUsage,
 }
 
 fn key_text(key: &CallKey) -> String {

@@ -108,6 +108,10 @@ pub const CODEX_USAGE_CACHE_READ_INPUT_TOKENS: &str = "codex.usage.cache_read.in
 pub const CODEX_USAGE_REASONING_OUTPUT_TOKENS: &str = "codex.usage.reasoning.output_tokens";
 /// `codex.usage.total_tokens`: all tokens below the span.
 pub const CODEX_USAGE_TOTAL_TOKENS: &str = "codex.usage.total_tokens";
+/// `codex.usage.unknown_reason`: set instead of every `codex.usage.*` total when part of the
+/// span's usage was never recorded: `not_recorded` (the rollout has model output without usage)
+/// or `interrupted` (a call was cut off before its usage was recorded).
+pub const CODEX_USAGE_UNKNOWN_REASON: &str = "codex.usage.unknown_reason";
 /// `codex.cli_version`: the Codex CLI version.
 pub const CODEX_CLI_VERSION: &str = "codex.cli_version";
 /// `codex.originator`: e.g. `codex_exec`.

@@ -12,6 +12,7 @@ mod hook_cli; // the real hook binaries (codex-otel-hook, codex-otel hook): jour
 mod live; // the real Codex CLI traced live: hook → journal → daemon → spans, checked exactly
 mod load; // 50 concurrent sessions × 202 events through hook and daemon: exact traces, bounded RSS
 mod metrics; // GenAI metrics at the fake receiver from replays and the real daemon (periodic flush, flush at stop)
+mod older_rollouts; // rollouts without usage records: token_count gives the calls; no usage at all is unknown, not zero
 mod otelcol_configs; // the shipped OpenTelemetry Collector configs, validated structurally
 mod packaging; // npm packages installed into a fresh prefix and traced live, the launcher finding them, cargo package
 mod parsers; // Codex hook and rollout parsers never panic on arbitrary or damaged input

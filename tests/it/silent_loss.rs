@@ -2,50 +2,12 @@
 //! without a response id are still exported with their exact usage, a rollout read twice is
 //! counted once, and whatever the machine cannot place is reported as a notice.
 
-use crate::support::fixtures::{hooks, model_calls, scenario_dir};
-use codex_otel::codex::discover::session_threads;
-use codex_otel::codex::rollout::RolloutLine;
-use codex_otel::session::{Notice, SessionConfig, SessionMachine};
+use crate::support::edited::{replay_edited, without_field};
+use crate::support::fixtures::model_calls;
+use codex_otel::session::Notice;
 use codex_otel::span::{genai as key, AttrValue, SpanRecord};
 use serde_json::Value;
 use std::collections::BTreeSet;
-
-/// What a session gave: its spans and the notices the machine raised.
-struct Outcome {
-    spans: Vec<SpanRecord>,
-    notices: Vec<Notice>,
-}
-
-/// Replays scenario `name` with every rollout line passed through `edit` (`None` drops the
-/// line), each file fed `times` times over.
-fn replay_edited(name: &str, times: usize, edit: impl Fn(Value) -> Option<Value>) -> Outcome {
-    let hooks = hooks(name);
-    let session = hooks[0].event.common.session_id.clone();
-    let mut machine = SessionMachine::new(&session, SessionConfig::default());
-    let mut spans = Vec::new();
-    for hook in &hooks {
-        spans.extend(machine.push_hook(&hook.event, hook.received_at));
-    }
-    let dir = scenario_dir(name).join("rollouts");
-    for thread in session_threads(&dir, &session, 3) {
-        let path = thread.path.to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(&thread.path).unwrap();
-        for _ in 0..times {
-            for raw in text.lines().filter(|l| !l.is_empty()) {
-                let Some(value) = edit(serde_json::from_str(raw).unwrap()) else {
-                    continue;
-                };
-                let line = RolloutLine::parse(value.to_string().as_bytes()).unwrap();
-                spans.extend(machine.push_rollout(&path, &line));
-            }
-        }
-    }
-    spans.extend(machine.finish());
-    Outcome {
-        spans,
-        notices: machine.take_notices(),
-    }
-}
 
 fn int(span: &SpanRecord, name: &str) -> i64 {
     match span.attributes.iter().find(|(k, _)| k == name) {
@@ -73,13 +35,6 @@ fn truth(name: &str) -> (usize, i64) {
 
 fn root(spans: &[SpanRecord]) -> &SpanRecord {
     spans.iter().find(|s| s.parent_span_id.is_none()).unwrap()
-}
-
-fn without_field(mut line: Value, pointer: &str, field: &str) -> Option<Value> {
-    if let Some(Value::Object(map)) = line.pointer_mut(pointer) {
-        map.remove(field);
-    }
-    Some(line)
 }
 
 #[test]

@@ -225,6 +225,13 @@ pub enum EventMsg {
         /// When it completed.
         completed_at_ms: Option<u64>,
     },
+    /// Codex's running token count (all releases; the only usage older releases record).
+    TokenCount {
+        /// `info.total_token_usage`: the thread's running total.
+        total: Option<TokenUsage>,
+        /// `info.last_token_usage`: the latest model call's usage.
+        last: Option<TokenUsage>,
+    },
     /// Any other event type, by name.
     Other(String),
 }

@@ -39,11 +39,12 @@ const RESPONSE_KINDS: [&str; 8] = [
 ];
 
 /// `event_msg` types codex-otel reads.
-const EVENT_KINDS: [&str; 4] = [
+const EVENT_KINDS: [&str; 5] = [
     "task_started",
     "task_complete",
     "turn_aborted",
     "item_completed",
+    "token_count",
 ];
 
 /// The payload as a JSON tree when its `type` is one of `used`, else just that type.
@@ -209,8 +210,17 @@ fn event_msg(payload: &Value) -> EventMsg {
             started_at_ms: u64_field(payload, "started_at_ms"),
             completed_at_ms: u64_field(payload, "completed_at_ms"),
         },
+        ("token_count", _) => EventMsg::TokenCount {
+            total: usage_at(payload, "/info/total_token_usage"),
+            last: usage_at(payload, "/info/last_token_usage"),
+        },
         _ => EventMsg::Other(kind),
     }
+}
+
+fn usage_at(payload: &Value, pointer: &str) -> Option<TokenUsage> {
+    let value = payload.pointer(pointer)?;
+    TokenUsage::deserialize(value).ok()
 }
 
 fn item(value: &Value) -> Item {

@@ -101,8 +101,38 @@ impl ModelCall {
 pub(crate) fn settles(record: &RolloutRecord) -> bool {
     !matches!(
         record,
-        RolloutRecord::Other(_) | RolloutRecord::Event(EventMsg::Other(_))
+        RolloutRecord::Other(_)
+            | RolloutRecord::Event(EventMsg::Other(_) | EventMsg::TokenCount { .. })
     )
+}
+
+/// Where a thread's model calls and their usage come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum UsageSource {
+    /// Nothing recorded usage yet.
+    #[default]
+    Unseen,
+    /// `token_usage_record`s (one per call, with its response id): they win.
+    Records,
+    /// `token_count` events only (releases before `token_usage_record`): one call per change
+    /// of the running total, which was `total` at the latest one.
+    Counts { total: TokenUsage },
+}
+
+impl UsageSource {
+    /// The usage of the call a `token_count` event reports, if it reports one: a change of
+    /// the running total with a non-zero last call. Repeats, the zero resets and the context
+    /// estimate Codex writes around a compaction (same total), and every count once
+    /// `token_usage_record`s are seen, report none.
+    pub(crate) fn count(&mut self, total: TokenUsage, last: TokenUsage) -> Option<TokenUsage> {
+        let changed = match *self {
+            UsageSource::Records => return None,
+            UsageSource::Unseen => total != TokenUsage::default(),
+            UsageSource::Counts { total: previous } => total != previous,
+        };
+        *self = UsageSource::Counts { total };
+        (changed && last != TokenUsage::default()).then_some(last)
+    }
 }
 
 /// A call's start: when its first output began (the record before it), else the thread's
@@ -172,6 +202,45 @@ mod tests {
             "token_count".into()
         ))));
         assert!(settles(&compacted(None)));
+    }
+
+    fn usage(total: i64) -> TokenUsage {
+        TokenUsage {
+            input_tokens: total,
+            total_tokens: total,
+            ..TokenUsage::default()
+        }
+    }
+
+    #[test]
+    fn each_change_of_the_running_total_is_one_call_with_the_last_usage() {
+        let mut source = UsageSource::default();
+        assert_eq!(source.count(usage(10), usage(10)), Some(usage(10)));
+        assert_eq!(source.count(usage(10), usage(10)), None, "a repeat");
+        assert_eq!(source.count(usage(25), usage(15)), Some(usage(15)));
+        assert_eq!(
+            source.count(usage(25), usage(99)),
+            None,
+            "the compaction estimate"
+        );
+        assert_eq!(source.count(usage(0), usage(0)), None, "a zero reset");
+        assert_eq!(source.count(usage(7), usage(7)), Some(usage(7)));
+    }
+
+    #[test]
+    fn token_counts_are_ignored_once_usage_records_are_seen() {
+        let mut source = UsageSource::Records;
+        assert_eq!(source.count(usage(10), usage(10)), None);
+        assert_eq!(source, UsageSource::Records);
+    }
+
+    #[test]
+    fn token_counts_do_not_settle_a_call() {
+        let count = RolloutRecord::Event(EventMsg::TokenCount {
+            total: None,
+            last: None,
+        });
+        assert!(!settles(&count));
     }
 
     #[test]

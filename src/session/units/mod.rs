@@ -14,15 +14,17 @@ mod tally;
 mod thread;
 mod tool;
 mod turn;
+mod usage;
 
 pub(crate) use agent::{Agent, AgentPhase};
-pub(crate) use call::{call_start, settles, CallKey, CallPhase, CallPlace, ModelCall};
+pub(crate) use call::{call_start, settles, CallKey, CallPhase, CallPlace, ModelCall, UsageSource};
 use history::History;
 pub(crate) use run::{Run, RunPhase, RunStart};
 pub(crate) use tally::{ClosedTurn, Tally};
 pub(crate) use thread::{Conversation, Thread};
 pub(crate) use tool::{PermissionAsk, ToolCall, ToolRequest};
 pub(crate) use turn::{turn_end, RolloutEnd, Turn, TurnBody, TurnHooks, TurnPhase};
+pub(crate) use usage::{UnknownUsage, Usage};
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::SystemTime;

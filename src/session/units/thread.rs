@@ -2,7 +2,7 @@
 //! turn, the conversation its next model call will get as input, the call being recorded and
 //! the latest call until its next record settles it, and the tally of its turns.
 
-use super::call::{CallDraft, ModelCall};
+use super::call::{CallDraft, ModelCall, UsageSource};
 use super::history::History;
 use super::tally::Tally;
 use super::TurnIx;
@@ -40,6 +40,8 @@ pub(crate) struct Thread {
     pub(crate) turn_count: u32,
     /// Model calls recorded so far.
     pub(crate) call_count: u64,
+    /// Where its calls' usage comes from.
+    pub(crate) usage_source: UsageSource,
     /// Timestamp of the latest record.
     pub(crate) last_ts: Option<SystemTime>,
     /// Messages for the next call.

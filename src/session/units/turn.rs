@@ -2,8 +2,8 @@
 //! interrupt, a compaction trigger) and what its rollout recorded, with the rule that says
 //! when and at what time it ends.
 
-use super::ThreadIx;
-use crate::codex::rollout::{TokenUsage, TurnError};
+use super::{ThreadIx, Usage};
+use crate::codex::rollout::TurnError;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How a turn ended in the rollout.
@@ -51,7 +51,7 @@ pub(crate) struct TurnBody {
     pub(crate) last_assistant_message: Option<String>,
     pub(crate) model: Option<String>,
     /// Usage of its model calls so far.
-    pub(crate) usage: TokenUsage,
+    pub(crate) usage: Usage,
     /// Its tool calls, in the order the model made them.
     pub(crate) tools: Vec<String>,
     pub(crate) compactions: Vec<(Option<SystemTime>, String)>,

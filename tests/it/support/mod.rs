@@ -3,6 +3,7 @@
 pub(crate) mod bin; // the real codex-otel binary with a private state directory
 pub(crate) mod codex; // the real Codex CLI run offline against the scripted Responses mock
 pub(crate) mod daemon; // the real daemon as a child process, fed recorded sessions through the hook
+pub(crate) mod edited; // recorded sessions with their rollout lines edited, fed to the machine
 pub(crate) mod fake_otlp; // in-process OTLP receiver (HTTP protobuf/JSON, gRPC) recording requests
 pub(crate) mod fixtures; // recorded Codex sessions under tests/fixtures
 pub(crate) mod pki; // a throwaway CA with server and client certificates for TLS tests

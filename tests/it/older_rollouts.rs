@@ -1,0 +1,119 @@
+//! Rollouts of releases and clients that record less: without `token_usage_record` (releases
+//! before 0.160 record usage only in `token_count` events, and no response ids) every model call
+//! still becomes one chat span with its exact usage; without any usage at all, no span reports
+//! a total, and each says why.
+
+use crate::support::edited::replay_edited;
+use crate::support::fixtures::{model_calls, scenarios};
+use codex_otel::span::{genai as key, AttrValue, SpanRecord};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+fn kind(line: &Value) -> (&str, &str) {
+    let record = line.get("type").and_then(Value::as_str).unwrap_or_default();
+    let payload = line.pointer("/payload/type").and_then(Value::as_str);
+    (record, payload.unwrap_or_default())
+}
+
+fn int(span: &SpanRecord, name: &str) -> Option<i64> {
+    span.attributes.iter().find_map(|(k, v)| match v {
+        AttrValue::Int(n) if k == name => Some(*n),
+        _ => None,
+    })
+}
+
+fn text<'a>(span: &'a SpanRecord, name: &str) -> Option<&'a str> {
+    span.attributes.iter().find_map(|(k, v)| match v {
+        AttrValue::Str(s) if k == name => Some(s.as_str()),
+        _ => None,
+    })
+}
+
+fn chats(spans: &[SpanRecord]) -> Vec<&SpanRecord> {
+    spans
+        .iter()
+        .filter(|s| s.name.starts_with("chat "))
+        .collect()
+}
+
+#[test]
+fn without_usage_records_token_counts_give_one_chat_span_per_call_with_its_exact_usage() {
+    for name in &scenarios() {
+        let outcome = replay_edited(name, 1, |line| {
+            (kind(&line).0 != "token_usage_record").then_some(line)
+        });
+        let truth = model_calls(name);
+        let chats = chats(&outcome.spans);
+        let ids: BTreeSet<_> = chats.iter().map(|s| s.span_id).collect();
+        assert_eq!(
+            (chats.len(), ids.len()),
+            (truth.len(), truth.len()),
+            "{name}"
+        );
+        for (field, expected) in [
+            (
+                key::USAGE_INPUT_TOKENS,
+                truth.iter().map(|c| c.input_tokens).sum::<i64>(),
+            ),
+            (
+                key::USAGE_OUTPUT_TOKENS,
+                truth.iter().map(|c| c.output_tokens).sum(),
+            ),
+        ] {
+            let summed: i64 = outcome.spans.iter().filter_map(|s| int(s, field)).sum();
+            assert_eq!(summed, expected, "{name}: {field} over every span");
+        }
+        let mut per_call: Vec<i64> = chats
+            .iter()
+            .filter_map(|s| int(s, key::USAGE_INPUT_TOKENS))
+            .collect();
+        let mut expected: Vec<i64> = truth.iter().map(|c| c.input_tokens).collect();
+        per_call.sort();
+        expected.sort();
+        assert_eq!(per_call, expected, "{name}: each call's own usage");
+    }
+}
+
+#[test]
+fn without_token_usage_records_the_same_calls_get_the_same_ids_every_time() {
+    let strip = |line: Value| (kind(&line).0 != "token_usage_record").then_some(line);
+    let first = replay_edited("shell", 1, strip);
+    let second = replay_edited("shell", 1, strip);
+    let ids = |spans: &[SpanRecord]| -> Vec<_> { chats(spans).iter().map(|s| s.span_id).collect() };
+    assert_eq!(ids(&first.spans), ids(&second.spans));
+}
+
+#[test]
+fn without_any_usage_no_span_reports_a_total_and_each_says_why() {
+    let outcome = replay_edited("shell", 1, |line| {
+        let usage = matches!(kind(&line), ("token_usage_record", _) | (_, "token_count"));
+        (!usage).then_some(line)
+    });
+    assert!(chats(&outcome.spans).is_empty());
+    let totals: Vec<&SpanRecord> = outcome
+        .spans
+        .iter()
+        .filter(|s| s.name.starts_with("turn ") || s.name.starts_with("invoke_agent"))
+        .collect();
+    assert!(totals.len() >= 2);
+    for span in totals {
+        assert_eq!(
+            int(span, key::CODEX_USAGE_INPUT_TOKENS),
+            None,
+            "{}",
+            span.name
+        );
+        assert_eq!(
+            int(span, key::CODEX_USAGE_TOTAL_TOKENS),
+            None,
+            "{}",
+            span.name
+        );
+        assert_eq!(
+            text(span, key::CODEX_USAGE_UNKNOWN_REASON),
+            Some("not_recorded"),
+            "{}",
+            span.name
+        );
+    }
+}
