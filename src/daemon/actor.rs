@@ -25,10 +25,10 @@
 //!   answering its waiting messages, so a huge transcript never makes status, flush or stop
 //!   wait on it.
 
-use super::delivery::{Ack, Batch, DestinationHandle};
 use super::follower::Follower;
 use super::settings::Unroutable;
 use super::SessionContext;
+use crate::delivery::{Ack, Batch, DestinationHandle};
 use crate::journal::Checkpoint;
 use crate::record::Recorder;
 use crate::session::SessionConfig;

@@ -23,33 +23,28 @@
 //! shutdown, after the session actors drained, within the shutdown deadline ([`metrics`]).
 
 mod actor;
-mod courier;
-mod delivery;
 mod follower;
 mod harden;
 mod listener;
 mod metrics;
-mod retry;
 mod sessions;
 mod settings;
-mod spool;
 
-pub use crate::journal::retention::{DEFAULT_RETENTION, RETENTION_ENV};
-pub use metrics::{DEFAULT_METRICS_INTERVAL, METRICS_INTERVAL_ENV};
-pub use retry::{
+pub use crate::delivery::{
     DEFAULT_MAX_BACKOFF, DEFAULT_SPOOL_MAX_BYTES, FIRST_BACKOFF, RETRY_MAX_BACKOFF_ENV,
     SPOOL_MAX_BYTES_ENV,
 };
+pub use crate::journal::retention::{DEFAULT_RETENTION, RETENTION_ENV};
+pub use metrics::{DEFAULT_METRICS_INTERVAL, METRICS_INTERVAL_ENV};
 
 use crate::cli::DaemonArgs;
+use crate::delivery::{DeliverySettings, Destinations};
 use crate::hook::DaemonLock;
 use crate::journal::{retention, Checkpoint};
 use crate::logging::Log;
 use crate::paths::StateDir;
 use crate::wire::Route;
 use anyhow::Context;
-use delivery::Destinations;
-use retry::DeliverySettings;
 use sessions::Registry;
 use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;

@@ -1,7 +1,8 @@
-//! Delivery: one durable [`Spool`] and one [`Courier`] task per destination. Session actors
-//! hand spans to a destination's spool ([`DestinationHandle::send`]); its courier sends them,
-//! retries by failure class ([`super::retry`]), takes out what the destination acknowledged
-//! and tells the sessions ([`Ack`]).
+//! The destinations of one process (the daemon, or a replay): it owns one durable [`Spool`]
+//! and one [`Courier`] task per destination. Producers (session actors, a replay) hand spans
+//! to a destination's spool ([`DestinationHandle::send`]); its courier sends them, retries by
+//! failure class ([`super::retry`]), takes out what the destination acknowledged and tells the
+//! sessions ([`Ack`]).
 //!
 //! Contract:
 //! - A span leaves a spool only once its destination acknowledged it, or once it is given up
@@ -20,7 +21,7 @@
 //! - GenAI metrics: a configuration whose metrics are on ([`MetricsSink::build`] gives a sink)
 //!   shares the [`MetricsSink`] built for the first such configuration of its spool key (so
 //!   the first one's metrics endpoint and temporality win). Spans are recorded once the spool
-//!   accepted them, with the same checkpoint-filtered batch (see [`super::metrics`] for why).
+//!   accepted them, with the same checkpoint-filtered batch (see the daemon's metrics module for why).
 
 use super::courier::{Courier, Group, MAX_GROUP_SPANS};
 use super::retry::DeliverySettings;
@@ -450,7 +451,7 @@ impl Destinations {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::spool::tests::span;
+    use crate::delivery::spool::tests::span;
     use crate::export::{DestinationKind, OtlpConfig, Protocol, ResourceConfig, StoreConfig};
     use std::time::Duration;
 
