@@ -212,7 +212,7 @@ pub async fn run(
     let (settings, retention) = durability_settings(&log);
     let metrics_interval = metrics::interval(&log);
     let destinations = Destinations::new(
-        &state,
+        &state.spool_root(),
         settings,
         tracker.clone(),
         delivery_cancel.clone(),

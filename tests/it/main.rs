@@ -19,6 +19,7 @@ mod phoenix_judge; // recorded sessions in a real Arize Phoenix: exact token tot
 mod plugin; // the shipped Codex plugin and `codex-otel install`, run with the real Codex CLI
 mod protocols; // export over http/protobuf, http/json, grpc: gzip, headers, Braintrust, limits, fan-out
 mod replay; // recorded Codex sessions → golden span trees and exact token numbers
+mod replay_delivery; // `codex-otel replay` streams through the durable delivery stage: retries, once each, bounded wait
 mod security;
 mod show; // `codex-otel show` on recorded sessions: what each did and cost, --list, width, colour; flush notes // hostile local users and inputs: squatted sockets and state directories, planted symlinks, FIFO and device transcripts, long state paths
 mod support; // fixtures, span-tree comparison, receivers and the real binaries
