@@ -3,10 +3,12 @@
 //! the hand-over in the session's checkpoint.
 //!
 //! Contract:
-//! - A span is handed to a destination's spool once, durably, and the checkpoint records it
-//!   right after; from there the spool delivers it, across restarts. After a restart the
-//!   session is rebuilt from its journal (deterministic ids) and only spans the checkpoint does
-//!   not record are handed over (the spool also ignores spans it already holds).
+//! - A span is handed to a destination's spool once, durably, and the session's spooled log
+//!   ([`crate::journal::spooled`]) records it right after, one append per poll; from there the
+//!   spool delivers it, across restarts. After a restart the session is rebuilt from its
+//!   journal (deterministic ids) and only spans the log does not record are handed over (the
+//!   spool also ignores spans it already holds). The small checkpoint (journal offset,
+//!   complete) is stored after a poll that handed spans over.
 //! - A spool that is full refuses spans: the session is then "deferred" and, every
 //!   [`DEFER_RETRY`], rebuilt from its journal to hand over what is still missing.
 //! - A flush is answered once every span produced from the events journaled before it is
@@ -29,7 +31,7 @@ use super::follower::Follower;
 use super::settings::Unroutable;
 use super::SessionContext;
 use crate::delivery::{Ack, Batch, DestinationHandle};
-use crate::journal::Checkpoint;
+use crate::journal::{Checkpoint, Spooled, SpooledLog};
 use crate::record::Recorder;
 use crate::session::SessionConfig;
 use crate::span::{SpanId, SpanRecord};
@@ -91,6 +93,11 @@ pub(crate) struct Actor {
     /// The session cannot start yet, and why.
     waiting: Option<Waiting>,
     checkpoint: Checkpoint,
+    /// Span ids each destination's spool took, as the spooled log records them.
+    spooled: Spooled,
+    /// The session's spooled log (`None` when it cannot be opened: logged, and spans are
+    /// handed over again after a restart, which the spools take once while they hold them).
+    spooled_log: Option<SpooledLog>,
     /// Spans spooled by this actor and not yet acknowledged, by destination key.
     pending: HashMap<String, BTreeSet<SpanId>>,
     /// A spool refused spans: they are rebuilt from the journal later.
@@ -111,10 +118,18 @@ impl std::fmt::Debug for Actor {
 
 impl Actor {
     pub(crate) fn new(session_id: String, ctx: Arc<SessionContext>) -> Self {
-        let checkpoint = Checkpoint::load(&ctx.state, &session_id).unwrap_or_else(|error| {
+        let mut checkpoint = Checkpoint::load(&ctx.state, &session_id).unwrap_or_else(|error| {
             ctx.log.error(&error);
             Checkpoint::default()
         });
+        let (spooled_log, spooled) =
+            match SpooledLog::open(&ctx.state, &session_id, &mut checkpoint) {
+                Ok((log, spooled)) => (Some(log), spooled),
+                Err(error) => {
+                    ctx.log.error(&error);
+                    (None, Spooled::new())
+                }
+            };
         Actor {
             session_id,
             ctx,
@@ -125,6 +140,8 @@ impl Actor {
             recorder: None,
             waiting: None,
             checkpoint,
+            spooled,
+            spooled_log,
             pending: HashMap::new(),
             deferred: false,
             unread: false,
@@ -321,14 +338,14 @@ impl Actor {
         if spans.is_empty() {
             return;
         }
-        let mut spooled_any = false;
+        let mut handed_over = Vec::new();
         for destination in &self.destinations {
             let key = destination.key();
-            let done = self.checkpoint.spooled.get(key);
+            let done = self.spooled.get(key);
             let pending = self.pending.get(key);
             let fresh: Vec<SpanRecord> = spans
                 .iter()
-                .filter(|s| !done.is_some_and(|d| d.contains(&s.span_id.to_string())))
+                .filter(|s| !done.is_some_and(|d| d.contains(&s.span_id)))
                 .filter(|s| !pending.is_some_and(|p| p.contains(&s.span_id)))
                 .cloned()
                 .collect();
@@ -342,10 +359,15 @@ impl Actor {
                 ack: self.acks.0.clone(),
             };
             if destination.send(batch).await {
-                let spooled = self.checkpoint.spooled.entry(key.to_owned()).or_default();
-                spooled.extend(ids.iter().map(SpanId::to_string));
-                self.pending.entry(key.to_owned()).or_default().extend(ids);
-                spooled_any = true;
+                self.spooled
+                    .entry(key.to_owned())
+                    .or_default()
+                    .extend(ids.iter().copied());
+                self.pending
+                    .entry(key.to_owned())
+                    .or_default()
+                    .extend(ids.iter().copied());
+                handed_over.push((key.to_owned(), ids));
             } else if !self.deferred {
                 self.deferred = true;
                 self.ctx.log.write(format_args!(
@@ -355,9 +377,15 @@ impl Actor {
                 ));
             }
         }
-        if spooled_any {
-            self.store_checkpoint();
+        if handed_over.is_empty() {
+            return;
         }
+        if let Some(log) = self.spooled_log.as_mut() {
+            if let Err(error) = log.append(&handed_over) {
+                self.ctx.log.error(&error);
+            }
+        }
+        self.store_checkpoint();
     }
 
     fn acknowledged(&mut self, ack: Ack) {

@@ -1,6 +1,7 @@
 //! The integration test binary: every module below is one area of behaviour.
 
 mod backend_totals; // usage summed over every span equals the model API; span kinds, inputs, outputs, display names
+mod checkpoint_writes; // the bytes a poll writes do not grow with the spans a session already spooled
 mod codex_smoke; // the real Codex CLI end to end: hooks, rollouts, resume, compaction, plugins
 mod collector; // real receivers: the OTLP sink, rotel from otel-config/rotel, Arize Phoenix
 mod content_off; // content capture off: no prompt, answer, command, output or reason in the exported bytes
