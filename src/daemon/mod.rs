@@ -48,6 +48,7 @@ use anyhow::Context;
 use sessions::Registry;
 use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::net::UnixListener;
@@ -69,6 +70,8 @@ pub(crate) struct SessionContext {
     pub(crate) cancel: CancellationToken,
     pub(crate) tracker: TaskTracker,
     pub(crate) destinations: Destinations,
+    /// Panics caught in session actors since the daemon started.
+    pub(crate) panics: AtomicU64,
 }
 
 impl SessionContext {
@@ -224,6 +227,7 @@ pub async fn run(
         log,
         cancel: cancel.clone(),
         tracker: tracker.clone(),
+        panics: AtomicU64::new(0),
     });
     let registry = Registry::new(ctx.clone());
     // The session whose hook started this daemon is routed with the daemon's environment (the

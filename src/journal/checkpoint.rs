@@ -37,6 +37,40 @@ pub struct Checkpoint {
     /// them over ([`super::spooled::SpooledLog::open`]).
     #[serde(rename = "spooled", alias = "delivered", skip_serializing)]
     pub(crate) legacy_spooled: BTreeMap<String, BTreeSet<String>>,
+    /// Inputs that made the session machine panic: a session rebuilt from its journal skips
+    /// exactly these (few: one per panic).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub poisoned: Vec<Input>,
+}
+
+/// One input of a session machine, by position: the position is the byte offset just after
+/// its line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Input {
+    /// A hook event of the session's journal.
+    Journal {
+        /// Offset just after the event's line.
+        offset: u64,
+    },
+    /// A record of a rollout file.
+    Rollout {
+        /// The file, as the hooks named it.
+        path: String,
+        /// Offset just after the record's line.
+        offset: u64,
+    },
+}
+
+impl std::fmt::Display for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::Journal { offset } => write!(f, "the journal event ending at byte {offset}"),
+            Input::Rollout { path, offset } => {
+                write!(f, "the record of {path} ending at byte {offset}")
+            }
+        }
+    }
 }
 
 impl Checkpoint {
@@ -77,6 +111,13 @@ mod tests {
         Checkpoint {
             journal_offset: 4096,
             complete: true,
+            poisoned: vec![
+                Input::Journal { offset: 10 },
+                Input::Rollout {
+                    path: "/r/rollout-a.jsonl".to_owned(),
+                    offset: 77,
+                },
+            ],
             ..Checkpoint::default()
         }
     }

@@ -34,7 +34,7 @@ pub mod route;
 pub mod spooled;
 
 pub use append::append;
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{Checkpoint, Input};
 pub use reader::{JournalBatch, JournalReader};
 pub use spooled::{Spooled, SpooledLog};
 

@@ -15,6 +15,7 @@ mod load; // 50 concurrent sessions × 202 events through hook and daemon: exact
 mod metrics; // GenAI metrics at the fake receiver from replays and the real daemon (periodic flush, flush at stop)
 mod otelcol_configs; // the shipped OpenTelemetry Collector configs, validated structurally
 mod packaging; // npm packages installed into a fresh prefix and traced live, the launcher finding them, cargo package
+mod panics; // a panic in one session is caught, counted in status, its input skipped; the session goes on
 mod parsers; // Codex hook and rollout parsers never panic on arbitrary or damaged input
 mod phoenix_judge; // recorded sessions in a real Arize Phoenix: exact token totals, no turn as LLM, prompt and answer on the root
 mod plugin; // the shipped Codex plugin and `codex-otel install`, run with the real Codex CLI
