@@ -98,6 +98,11 @@ pub struct ReplayArgs {
     /// Write the spans as JSON lines to this file instead of the configured destinations.
     #[arg(long, value_name = "FILE")]
     pub spans_out: Option<PathBuf>,
+    /// How long to wait for a destination, in seconds: for room in its full spool, and at the
+    /// end for its last acknowledgement (exit 1 after; what is left stays spooled for the
+    /// next replay).
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
 }
 
 /// Arguments of `codex-otel show`.

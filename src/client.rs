@@ -113,6 +113,12 @@ fn render(state: &StateDir, status: Option<&DaemonStatus>) -> String {
         state.root().display()
     );
     text.push_str(&format!("sessions followed: {}\n", status.sessions.len()));
+    if status.panics > 0 {
+        text.push_str(&format!(
+            "panics caught: {} (see the log; each skipped the input that caused it)\n",
+            status.panics
+        ));
+    }
     for session in &status.sessions {
         if session.waiting_for_route {
             text.push_str(&format!(
@@ -129,7 +135,7 @@ fn render(state: &StateDir, status: Option<&DaemonStatus>) -> String {
             continue;
         }
         text.push_str(&format!(
-            "  {}  journal read {} B, delivered through {} B, {} spans queued{}{}\n",
+            "  {}  journal read {} B, delivered through {} B, {} spans queued{}{}{}\n",
             session.session_id,
             session.journal_offset,
             session.exported_offset,
@@ -140,6 +146,10 @@ fn render(state: &StateDir, status: Option<&DaemonStatus>) -> String {
                 ""
             },
             waiting_words(&session.waiting_for),
+            match session.panics {
+                0 => String::new(),
+                n => format!(", {n} panics caught"),
+            },
         ));
     }
     text.push_str(&format!("destinations: {}\n", status.destinations.len()));

@@ -10,6 +10,7 @@
 //! - [`session`]: the pure per-session state machine: events + rollout records → spans.
 //! - [`span`]: our output vocabulary ([`span::SpanRecord`]), GenAI keys and content policy.
 //! - [`export`]: span records → OTLP (HTTP/protobuf, HTTP/JSON, gRPC), Braintrust, local store.
+//! - [`delivery`]: durable spools and couriers per destination: spans until acknowledged.
 //! - [`daemon`]: the composition root that follows journals and rollouts and drives exports.
 //! - [`replay`]: a recorded session through the same pipeline, for tests and demos.
 //! - [`record`]: the record file: every hook event as NDJSON, credentials redacted, for replay.
@@ -29,6 +30,7 @@ pub mod client;
 pub mod codex;
 pub mod config;
 pub mod daemon;
+pub mod delivery;
 pub mod doctor;
 pub mod export;
 pub mod hook;

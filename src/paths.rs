@@ -153,11 +153,16 @@ impl StateDir {
         self.root.join("spans")
     }
 
-    /// `spool/<destination>/`: spans waiting for a destination's acknowledgement.
-    pub fn spool_dir(&self, destination: &str) -> PathBuf {
-        self.root
-            .join("spool")
-            .join(Self::session_file_stem(destination))
+    /// `spool/`: the daemon's spools, one directory per destination (see
+    /// [`crate::delivery`]), spans waiting for a destination's acknowledgement.
+    pub fn spool_root(&self) -> PathBuf {
+        self.root.join("spool")
+    }
+
+    /// `replay-spool/`: the spools of `codex-otel replay`, apart from the daemon's so that a
+    /// replay and a running daemon never deliver the same spool.
+    pub fn replay_spool_root(&self) -> PathBuf {
+        self.root.join("replay-spool")
     }
 
     /// `daemon.sock`: the Unix socket hooks poke. When that path is too long for a Unix

@@ -160,6 +160,9 @@ pub struct DaemonStatus {
     /// Every destination with a spool: those configured by a session's route, and those whose
     /// spool survived from an earlier daemon and waits for a route that configures them again.
     pub destinations: Vec<DestinationStatus>,
+    /// Panics caught while reading sessions since the daemon started (each logged with its
+    /// session id; the session resumes after the input that caused it).
+    pub panics: u64,
 }
 
 /// One followed session in a [`DaemonStatus`].
@@ -186,6 +189,8 @@ pub struct SessionStatus {
     /// No route is known for the session (no hook of it has reached this daemon and none was
     /// recorded): its events wait in the journal until one of its hooks supplies it.
     pub waiting_for_route: bool,
+    /// Panics caught while reading this session (each input that caused one is skipped).
+    pub panics: u64,
 }
 
 impl SessionStatus {

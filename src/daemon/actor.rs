@@ -3,10 +3,12 @@
 //! the hand-over in the session's checkpoint.
 //!
 //! Contract:
-//! - A span is handed to a destination's spool once, durably, and the checkpoint records it
-//!   right after; from there the spool delivers it, across restarts. After a restart the
-//!   session is rebuilt from its journal (deterministic ids) and only spans the checkpoint does
-//!   not record are handed over (the spool also ignores spans it already holds).
+//! - A span is handed to a destination's spool once, durably, and the session's spooled log
+//!   ([`crate::journal::spooled`]) records it right after, one append per poll; from there the
+//!   spool delivers it, across restarts. After a restart the session is rebuilt from its
+//!   journal (deterministic ids) and only spans the log does not record are handed over (the
+//!   spool also ignores spans it already holds). The small checkpoint (journal offset,
+//!   complete) is stored after a poll that handed spans over.
 //! - A spool that is full refuses spans: the session is then "deferred" and, every
 //!   [`DEFER_RETRY`], rebuilt from its journal to hand over what is still missing.
 //! - A flush is answered once every span produced from the events journaled before it is
@@ -21,20 +23,26 @@
 //! - A resumed session whose secrets are unavailable ([`Unroutable::MissingSecrets`]) does not
 //!   start: its events wait in the journal, `status` names what it waits for, and every wake
 //!   (and every [`DEFER_RETRY`]) tries again; it does not retire meanwhile.
+//! - A panic while polling is caught, never silent: counted (session and daemon), logged with
+//!   the session id. When the session machine panicked on an input, the input is recorded in
+//!   the checkpoint (`poisoned`) and the session rebuilt from its journal skipping exactly it,
+//!   so tracing resumes with the next good input (spans already handed over are not again).
 //! - A poll is bounded ([`super::follower`]); when input is left the actor polls again after
 //!   answering its waiting messages, so a huge transcript never makes status, flush or stop
 //!   wait on it.
 
-use super::delivery::{Ack, Batch, DestinationHandle};
-use super::follower::Follower;
+use super::follower::{Follower, PollOutcome};
 use super::settings::Unroutable;
 use super::SessionContext;
-use crate::journal::Checkpoint;
+use crate::delivery::{Ack, Batch, DestinationHandle};
+use crate::journal::{Checkpoint, Spooled, SpooledLog};
 use crate::record::Recorder;
 use crate::session::SessionConfig;
 use crate::span::{SpanId, SpanRecord};
 use crate::wire::{Route, SessionStatus};
 use std::collections::{BTreeSet, HashMap};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -91,6 +99,11 @@ pub(crate) struct Actor {
     /// The session cannot start yet, and why.
     waiting: Option<Waiting>,
     checkpoint: Checkpoint,
+    /// Span ids each destination's spool took, as the spooled log records them.
+    spooled: Spooled,
+    /// The session's spooled log (`None` when it cannot be opened: logged, and spans are
+    /// handed over again after a restart, which the spools take once while they hold them).
+    spooled_log: Option<SpooledLog>,
     /// Spans spooled by this actor and not yet acknowledged, by destination key.
     pending: HashMap<String, BTreeSet<SpanId>>,
     /// A spool refused spans: they are rebuilt from the journal later.
@@ -98,6 +111,8 @@ pub(crate) struct Actor {
     /// The last poll stopped at its bound with input left: poll again once messages are seen.
     unread: bool,
     flushers: Vec<oneshot::Sender<()>>,
+    /// Panics caught while polling this session.
+    panics: u64,
     acks: (mpsc::UnboundedSender<Ack>, mpsc::UnboundedReceiver<Ack>),
 }
 
@@ -111,10 +126,18 @@ impl std::fmt::Debug for Actor {
 
 impl Actor {
     pub(crate) fn new(session_id: String, ctx: Arc<SessionContext>) -> Self {
-        let checkpoint = Checkpoint::load(&ctx.state, &session_id).unwrap_or_else(|error| {
+        let mut checkpoint = Checkpoint::load(&ctx.state, &session_id).unwrap_or_else(|error| {
             ctx.log.error(&error);
             Checkpoint::default()
         });
+        let (spooled_log, spooled) =
+            match SpooledLog::open(&ctx.state, &session_id, &mut checkpoint) {
+                Ok((log, spooled)) => (Some(log), spooled),
+                Err(error) => {
+                    ctx.log.error(&error);
+                    (None, Spooled::new())
+                }
+            };
         Actor {
             session_id,
             ctx,
@@ -125,10 +148,13 @@ impl Actor {
             recorder: None,
             waiting: None,
             checkpoint,
+            spooled,
+            spooled_log,
             pending: HashMap::new(),
             deferred: false,
             unread: false,
             flushers: Vec::new(),
+            panics: 0,
             acks: mpsc::unbounded_channel(),
         }
     }
@@ -205,7 +231,7 @@ impl Actor {
             destination.attach(&self.session_id, self.acks.0.clone());
         }
         self.config = Some(config.clone());
-        self.follower = Some(Follower::new(&self.ctx.state, &self.session_id, config));
+        self.follower = Some(self.new_follower(config));
     }
 
     /// The session needs the secrets `missing` before it can start: remembered with the
@@ -283,21 +309,78 @@ impl Actor {
             return;
         };
         self.deferred = false;
-        self.follower = Some(Follower::new(&self.ctx.state, &self.session_id, config));
+        self.follower = Some(self.new_follower(config));
         self.poll().await;
     }
 
+    /// Polls the follower off the async threads. A panic of the session machine is caught:
+    /// counted, logged, its input recorded as poisoned and the session rebuilt without it.
     async fn poll(&mut self) {
-        let Some(mut follower) = self.follower.take() else {
-            return;
+        loop {
+            let Some(mut follower) = self.follower.take() else {
+                return;
+            };
+            let polled = tokio::task::spawn_blocking(move || {
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| follower.poll()));
+                (follower, outcome)
+            })
+            .await;
+            match polled {
+                Ok((follower, Ok(outcome))) => {
+                    self.follower = Some(follower);
+                    return self.polled(outcome).await;
+                }
+                Ok((follower, Err(panic))) => {
+                    if !self.panicked(&follower, panic.as_ref()) {
+                        return;
+                    }
+                }
+                Err(error) => {
+                    let error = crate::logging::Chain(&error);
+                    return self.ctx.log.write(format_args!(
+                        "session {}: reading stopped: {error}",
+                        self.session_id
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The follower panicked: counted and logged; when the session machine panicked on an
+    /// input, that input is recorded in the checkpoint and the follower rebuilt without it
+    /// (true: poll again).
+    fn panicked(&mut self, follower: &Follower, panic: &(dyn std::any::Any + Send)) -> bool {
+        self.panics += 1;
+        self.ctx.panics.fetch_add(1, Ordering::Relaxed);
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|m| (*m).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let (Some(input), Some(config)) = (follower.feeding().cloned(), self.config.clone()) else {
+            self.ctx.log.write(format_args!(
+                "session {}: reading panicked ({message}); the session is no longer followed by this daemon",
+                self.session_id
+            ));
+            return false;
         };
-        let (follower, outcome) = tokio::task::spawn_blocking(move || {
-            let outcome = follower.poll();
-            (Some(follower), outcome)
-        })
-        .await
-        .unwrap_or_else(|_| unreachable_follower(&self.session_id));
-        self.follower = follower;
+        self.ctx.log.write(format_args!(
+            "session {}: the session machine panicked on {input} ({message}); the session is rebuilt from its journal without it",
+            self.session_id
+        ));
+        self.checkpoint.poisoned.push(input);
+        self.store_checkpoint();
+        self.follower = Some(self.new_follower(config));
+        true
+    }
+
+    fn new_follower(&self, config: SessionConfig) -> Follower {
+        let poisoned = &self.checkpoint.poisoned;
+        Follower::new(&self.ctx.state, &self.session_id, config, poisoned)
+    }
+
+    /// Hands over what a poll produced.
+    async fn polled(&mut self, outcome: PollOutcome) {
         self.unread = outcome.more;
         let mut spans = outcome.spans;
         if let Some(follower) = self.follower.as_mut() {
@@ -321,14 +404,14 @@ impl Actor {
         if spans.is_empty() {
             return;
         }
-        let mut spooled_any = false;
+        let mut handed_over = Vec::new();
         for destination in &self.destinations {
             let key = destination.key();
-            let done = self.checkpoint.spooled.get(key);
+            let done = self.spooled.get(key);
             let pending = self.pending.get(key);
             let fresh: Vec<SpanRecord> = spans
                 .iter()
-                .filter(|s| !done.is_some_and(|d| d.contains(&s.span_id.to_string())))
+                .filter(|s| !done.is_some_and(|d| d.contains(&s.span_id)))
                 .filter(|s| !pending.is_some_and(|p| p.contains(&s.span_id)))
                 .cloned()
                 .collect();
@@ -342,10 +425,15 @@ impl Actor {
                 ack: self.acks.0.clone(),
             };
             if destination.send(batch).await {
-                let spooled = self.checkpoint.spooled.entry(key.to_owned()).or_default();
-                spooled.extend(ids.iter().map(SpanId::to_string));
-                self.pending.entry(key.to_owned()).or_default().extend(ids);
-                spooled_any = true;
+                self.spooled
+                    .entry(key.to_owned())
+                    .or_default()
+                    .extend(ids.iter().copied());
+                self.pending
+                    .entry(key.to_owned())
+                    .or_default()
+                    .extend(ids.iter().copied());
+                handed_over.push((key.to_owned(), ids));
             } else if !self.deferred {
                 self.deferred = true;
                 self.ctx.log.write(format_args!(
@@ -355,9 +443,15 @@ impl Actor {
                 ));
             }
         }
-        if spooled_any {
-            self.store_checkpoint();
+        if handed_over.is_empty() {
+            return;
         }
+        if let Some(log) = self.spooled_log.as_mut() {
+            if let Err(error) = log.append(&handed_over) {
+                self.ctx.log.error(&error);
+            }
+        }
+        self.store_checkpoint();
     }
 
     fn acknowledged(&mut self, ack: Ack) {
@@ -445,16 +539,7 @@ impl Actor {
             },
             busy: false,
             waiting_for_route: self.waits_for_route(),
+            panics: self.panics,
         }
     }
-}
-
-/// A blocking poll can only fail by panicking, which the follower never does on any input;
-/// the actor then has nothing to continue with.
-fn unreachable_follower(session_id: &str) -> (Option<Follower>, super::follower::PollOutcome) {
-    let mut outcome = super::follower::PollOutcome::default();
-    outcome.problems.push(format!(
-        "session {session_id}: reading stopped unexpectedly"
-    ));
-    (None, outcome)
 }

@@ -13,16 +13,25 @@
 //! wait in the follower, unfed, and the outcome says [`PollOutcome::more`]: the next poll goes
 //! on, so a huge transcript never holds its session's actor (nor status, flush or stop) for
 //! long, and the causal order above is kept.
+//!
+//! Inputs that made the session machine panic ([`crate::journal::Input`], recorded in the
+//! checkpoint by the actor) are skipped, counted and reported, so a rebuilt session resumes
+//! from the next good input. While it feeds an input the follower remembers it
+//! ([`Follower::feeding`]), so the actor can tell which one a panic came from.
+//!
+//! Test-only failpoint, in debug builds only: with [`PANIC_ON_ENV`] set, the follower panics
+//! right before it feeds a hook event or rollout record whose debug form contains its value.
 
 use crate::codex::discover::session_threads;
 use crate::codex::hook_event::{HookEvent, HookKind};
 use crate::codex::rollout::RolloutLine;
 use crate::codex::tail::RolloutTail;
-use crate::journal::JournalReader;
+use crate::journal::{Input, JournalReader};
 use crate::paths::StateDir;
 use crate::session::git::GitInfo;
 use crate::session::{SessionConfig, SessionMachine};
 use crate::span::SpanRecord;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -39,6 +48,11 @@ pub(crate) struct PollOutcome {
     pub(crate) more: bool,
 }
 
+/// `CODEX_OTEL_TEST_PANIC_ON`: test-only (debug builds only) failpoint; the follower panics
+/// before feeding an input whose debug form contains this text.
+#[cfg(debug_assertions)]
+pub(crate) const PANIC_ON_ENV: &str = "CODEX_OTEL_TEST_PANIC_ON";
+
 /// Batches read from each rollout file per poll, at most.
 pub(crate) const MAX_BATCHES_PER_POLL: usize = 8;
 
@@ -50,14 +64,24 @@ pub(crate) struct Follower {
     machine: Option<SessionMachine>,
     journal: JournalReader,
     tails: Vec<(String, RolloutTail)>,
-    /// Records read from rollouts not yet read to their end, fed once they are.
-    unfed: Vec<(String, RolloutLine)>,
+    /// Records read from rollouts not yet read to their end (with their offsets), fed once
+    /// they are.
+    unfed: Vec<(String, u64, RolloutLine)>,
+    /// Inputs not to feed: they made the machine panic.
+    poisoned: HashSet<Input>,
+    /// The input being fed to the machine, while it is.
+    feeding: Option<Input>,
 }
 
 impl Follower {
     /// Follows `session_id` from the start of its journal with `config` (git facts are added
-    /// from the first event's working directory).
-    pub(crate) fn new(state: &StateDir, session_id: &str, config: SessionConfig) -> Self {
+    /// from the first event's working directory), skipping the `poisoned` inputs.
+    pub(crate) fn new(
+        state: &StateDir,
+        session_id: &str,
+        config: SessionConfig,
+        poisoned: &[Input],
+    ) -> Self {
         Follower {
             session_id: session_id.to_owned(),
             config,
@@ -65,7 +89,15 @@ impl Follower {
             journal: JournalReader::new(state, session_id, 0),
             tails: Vec::new(),
             unfed: Vec::new(),
+            poisoned: poisoned.iter().cloned().collect(),
+            feeding: None,
         }
+    }
+
+    /// The input being fed when the machine was last called; after a panic, the one that
+    /// made it panic.
+    pub(crate) fn feeding(&self) -> Option<&Input> {
+        self.feeding.as_ref()
     }
 
     /// The journal offset read so far.
@@ -92,7 +124,7 @@ impl Follower {
             let hooks = self.read_journal(&mut outcome);
             if hooks
                 .iter()
-                .any(|(e, _)| matches!(e.kind, HookKind::SessionEnd { .. }))
+                .any(|(_, e, _)| matches!(e.kind, HookKind::SessionEnd { .. }))
             {
                 self.discover_threads();
                 let mut threads_budget = MAX_BATCHES_PER_POLL;
@@ -102,17 +134,44 @@ impl Follower {
             if hooks.is_empty() && records.is_empty() {
                 return outcome;
             }
-            let machine = self.machine_for(hooks.first().map(|(e, _)| e));
-            for (event, received_at) in &hooks {
-                outcome
-                    .spans
-                    .extend(machine.push_hook(event, Some(*received_at)));
+            let mut machine = self.take_machine(hooks.first().map(|(_, e, _)| e));
+            for (offset, event, received_at) in &hooks {
+                if self.feeds(Input::Journal { offset: *offset }, &mut outcome) {
+                    #[cfg(debug_assertions)]
+                    failpoint(event);
+                    let spans = machine.push_hook(event, Some(*received_at));
+                    outcome.spans.extend(spans);
+                }
             }
-            for (key, line) in &records {
-                outcome.spans.extend(machine.push_rollout(key, line));
+            for (key, offset, line) in &records {
+                let input = Input::Rollout {
+                    path: key.clone(),
+                    offset: *offset,
+                };
+                if self.feeds(input, &mut outcome) {
+                    #[cfg(debug_assertions)]
+                    failpoint(line);
+                    outcome.spans.extend(machine.push_rollout(key, line));
+                }
             }
+            self.feeding = None;
+            self.machine = Some(machine);
             self.add_named_transcripts();
         }
+    }
+
+    /// True when `input` is to be fed (it is then remembered as [`Follower::feeding`]); a
+    /// poisoned input is skipped, counted and reported instead.
+    fn feeds(&mut self, input: Input, outcome: &mut PollOutcome) -> bool {
+        if self.poisoned.contains(&input) {
+            outcome.skipped += 1;
+            outcome.problems.push(format!(
+                "skipped {input}: it made the session machine panic"
+            ));
+            return false;
+        }
+        self.feeding = Some(input);
+        true
     }
 
     /// How long ago the journal last changed (`None` when unknown).
@@ -132,19 +191,19 @@ impl Follower {
             .unwrap_or_default()
     }
 
-    fn machine_for(&mut self, first: Option<&HookEvent>) -> &mut SessionMachine {
-        let session_id = &self.session_id;
-        let config = &mut self.config;
-        self.machine.get_or_insert_with(|| {
-            if config.git.is_none() {
+    /// The session's machine, taken out while it is fed (made on the first event).
+    fn take_machine(&mut self, first: Option<&HookEvent>) -> SessionMachine {
+        self.machine.take().unwrap_or_else(|| {
+            if self.config.git.is_none() {
                 let cwd = first.and_then(|e| e.common.cwd.as_deref());
-                config.git = cwd.and_then(|cwd| GitInfo::read(Path::new(cwd)));
+                self.config.git = cwd.and_then(|cwd| GitInfo::read(Path::new(cwd)));
             }
-            SessionMachine::new(session_id, config.clone())
+            SessionMachine::new(&self.session_id, self.config.clone())
         })
     }
 
-    fn read_journal(&mut self, outcome: &mut PollOutcome) -> Vec<(HookEvent, SystemTime)> {
+    /// The new hook events, with the offset just after each.
+    fn read_journal(&mut self, outcome: &mut PollOutcome) -> Vec<(u64, HookEvent, SystemTime)> {
         let mut events = Vec::new();
         loop {
             let batch = match self.journal.read() {
@@ -155,10 +214,10 @@ impl Follower {
                 }
             };
             outcome.skipped += batch.invalid + batch.overlong;
-            for (_, entry) in batch.items {
+            for (offset, entry) in batch.items {
                 match HookEvent::parse(entry.event.as_bytes()) {
                     Ok(event) if event.common.session_id == self.session_id => {
-                        events.push((event, entry.received_at))
+                        events.push((offset, event, entry.received_at))
                     }
                     _ => outcome.skipped += 1,
                 }
@@ -191,7 +250,10 @@ impl Follower {
                     }
                 };
                 outcome.skipped += batch.invalid + batch.overlong;
-                let lines = batch.items.into_iter().map(|(_, line)| (key.clone(), line));
+                let lines = batch
+                    .items
+                    .into_iter()
+                    .map(|(offset, line)| (key.clone(), offset, line));
                 self.unfed.extend(lines);
                 if !batch.more {
                     break;
@@ -240,5 +302,17 @@ impl Follower {
             let tail = RolloutTail::new(PathBuf::from(&path), 0);
             self.tails.push((path, tail));
         }
+    }
+}
+
+/// The test-only failpoint (see the module docs): panics when [`PANIC_ON_ENV`] is set and
+/// `input`'s debug form contains it.
+#[cfg(debug_assertions)]
+fn failpoint(input: &dyn std::fmt::Debug) {
+    let Some(marker) = std::env::var(PANIC_ON_ENV).ok().filter(|m| !m.is_empty()) else {
+        return;
+    };
+    if format!("{input:?}").contains(&marker) {
+        panic!("{PANIC_ON_ENV}: an input contains {marker:?}");
     }
 }

@@ -88,6 +88,7 @@ async fn handle(
             uptime_ms: started.elapsed().as_millis() as u64,
             sessions: registry.status().await,
             destinations: ctx.destinations.stats(),
+            panics: ctx.panics.load(std::sync::atomic::Ordering::Relaxed),
         }),
         Request::Stop => {
             ctx.cancel.cancel();

@@ -4,7 +4,7 @@
 //!
 //! Contract:
 //! - What is counted: the spans a destination's spool accepted, recorded right then
-//!   ([`super::delivery::DestinationHandle::send`]). That batch is already filtered by the
+//!   ([`crate::delivery::DestinationHandle::send`]). That batch is already filtered by the
 //!   session's checkpoint, so spans an earlier daemon handed over are not counted again when a
 //!   restarted daemon rebuilds the session from its journal; spans a full spool refused are
 //!   counted when it takes them. A span is counted twice only across a daemon restart that
@@ -18,8 +18,8 @@
 //! - A failure is logged with the destination's name (the error message span delivery would
 //!   log: no header values) when it starts or changes, and the recovery once.
 
-use super::delivery::Destinations;
 use super::SessionContext;
+use crate::delivery::Destinations;
 use crate::export::ExportError;
 use crate::logging::{Chain, Log};
 use futures_util::future::join_all;

@@ -23,36 +23,32 @@
 //! shutdown, after the session actors drained, within the shutdown deadline ([`metrics`]).
 
 mod actor;
-mod courier;
-mod delivery;
 mod follower;
 mod harden;
 mod listener;
 mod metrics;
-mod retry;
 mod sessions;
 mod settings;
-mod spool;
 
-pub use crate::journal::retention::{DEFAULT_RETENTION, RETENTION_ENV};
-pub use metrics::{DEFAULT_METRICS_INTERVAL, METRICS_INTERVAL_ENV};
-pub use retry::{
+pub use crate::delivery::{
     DEFAULT_MAX_BACKOFF, DEFAULT_SPOOL_MAX_BYTES, FIRST_BACKOFF, RETRY_MAX_BACKOFF_ENV,
     SPOOL_MAX_BYTES_ENV,
 };
+pub use crate::journal::retention::{DEFAULT_RETENTION, RETENTION_ENV};
+pub use metrics::{DEFAULT_METRICS_INTERVAL, METRICS_INTERVAL_ENV};
 
 use crate::cli::DaemonArgs;
+use crate::delivery::{DeliverySettings, Destinations};
 use crate::hook::DaemonLock;
 use crate::journal::{retention, Checkpoint};
 use crate::logging::Log;
 use crate::paths::StateDir;
 use crate::wire::Route;
 use anyhow::Context;
-use delivery::Destinations;
-use retry::DeliverySettings;
 use sessions::Registry;
 use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::net::UnixListener;
@@ -74,6 +70,8 @@ pub(crate) struct SessionContext {
     pub(crate) cancel: CancellationToken,
     pub(crate) tracker: TaskTracker,
     pub(crate) destinations: Destinations,
+    /// Panics caught in session actors since the daemon started.
+    pub(crate) panics: AtomicU64,
 }
 
 impl SessionContext {
@@ -217,7 +215,7 @@ pub async fn run(
     let (settings, retention) = durability_settings(&log);
     let metrics_interval = metrics::interval(&log);
     let destinations = Destinations::new(
-        &state,
+        &state.spool_root(),
         settings,
         tracker.clone(),
         delivery_cancel.clone(),
@@ -229,6 +227,7 @@ pub async fn run(
         log,
         cancel: cancel.clone(),
         tracker: tracker.clone(),
+        panics: AtomicU64::new(0),
     });
     let registry = Registry::new(ctx.clone());
     // The session whose hook started this daemon is routed with the daemon's environment (the

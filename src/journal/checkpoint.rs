@@ -1,4 +1,9 @@
-//! Per-session checkpoints: how far a session's journal and rollout files have been exported.
+//! Per-session checkpoints: how far a session's journal has been read and whether the session
+//! is complete. Which spans were handed to which spool is in the session's append-only
+//! spooled log ([`super::spooled`]), so storing a checkpoint writes a few dozen bytes however
+//! long the session. Rollout files are not checkpointed: a session rebuilt after a restart
+//! reads its journal and its rollouts from the start (span ids are deterministic, and the
+//! spooled log keeps spans already handed over from being handed over again).
 //!
 //! Contract: one small JSON file per session, `checkpoints/<session>.json` (mode 0600, in a
 //! 0700 directory), replaced atomically: written to a temporary file in the same directory,
@@ -7,7 +12,8 @@
 //! [`Checkpoint::default`] ("start from zero"); replaying from zero is safe because span ids
 //! are deterministic. Only a checkpoint that exists but cannot be read is an error. Concurrent
 //! stores never corrupt the file (each writes its own temporary file); the last rename wins,
-//! so a session should have one writer.
+//! so a session should have one writer. Fields of older checkpoints this version no longer
+//! writes (`rollouts`) are ignored; their span lists are read for migration only.
 
 use super::{ensure_dir, Error};
 use crate::paths::StateDir;
@@ -16,22 +22,55 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::PathBuf;
 
-/// Progress of one session: every offset is a resumable position (just after a line).
+/// Progress of one session.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Checkpoint {
-    /// Offset in the session's journal up to which events are exported.
+    /// Offset in the session's journal (just after a line) up to which events were read and
+    /// their spans handed over.
     pub journal_offset: u64,
-    /// Offset per rollout file (keyed by its path as the hooks reported it).
-    pub rollouts: BTreeMap<String, u64>,
     /// The session's root span is out and every destination acknowledged every span produced
     /// from the journal up to `journal_offset`.
     pub complete: bool,
-    /// Span ids (hex) handed to each destination's durable spool, by destination name: from
-    /// there the spool delivers them, so a session rebuilt from its journal hands over only
-    /// the others. (Read from `delivered` too, its name when acknowledgements were recorded.)
-    #[serde(alias = "delivered")]
-    pub spooled: BTreeMap<String, BTreeSet<String>>,
+    /// The span ids (hex) by spool key that checkpoints listed before the spooled log existed
+    /// (`spooled`, or `delivered` in older ones): read, never written; the spooled log takes
+    /// them over ([`super::spooled::SpooledLog::open`]).
+    #[serde(rename = "spooled", alias = "delivered", skip_serializing)]
+    pub(crate) legacy_spooled: BTreeMap<String, BTreeSet<String>>,
+    /// Inputs that made the session machine panic: a session rebuilt from its journal skips
+    /// exactly these (few: one per panic).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub poisoned: Vec<Input>,
+}
+
+/// One input of a session machine, by position: the position is the byte offset just after
+/// its line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Input {
+    /// A hook event of the session's journal.
+    Journal {
+        /// Offset just after the event's line.
+        offset: u64,
+    },
+    /// A record of a rollout file.
+    Rollout {
+        /// The file, as the hooks named it.
+        path: String,
+        /// Offset just after the record's line.
+        offset: u64,
+    },
+}
+
+impl std::fmt::Display for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::Journal { offset } => write!(f, "the journal event ending at byte {offset}"),
+            Input::Rollout { path, offset } => {
+                write!(f, "the record of {path} ending at byte {offset}")
+            }
+        }
+    }
 }
 
 impl Checkpoint {
@@ -71,9 +110,15 @@ mod tests {
     fn sample() -> Checkpoint {
         Checkpoint {
             journal_offset: 4096,
-            rollouts: BTreeMap::from([("/r/rollout-a.jsonl".to_owned(), 77)]),
-            complete: false,
-            spooled: BTreeMap::from([("file".to_owned(), ["00f067aa0ba902b7".to_owned()].into())]),
+            complete: true,
+            poisoned: vec![
+                Input::Journal { offset: 10 },
+                Input::Rollout {
+                    path: "/r/rollout-a.jsonl".to_owned(),
+                    offset: 77,
+                },
+            ],
+            ..Checkpoint::default()
         }
     }
 

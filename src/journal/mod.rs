@@ -20,7 +20,8 @@
 //!   crash, not power loss: there is no fsync on the hook's path) before anyone is told.
 //! - A line torn by a crash has no `\n`, so the next append continues it; the reader then
 //!   recovers the appended record from the end of the joined line ([`decode_line_recovering`]).
-//! - [`checkpoint`] records how far a session's journal and rollouts have been exported.
+//! - [`checkpoint`] records how far a session's journal has been read and whether it is complete.
+//! - [`spooled`] records, append-only, which span ids each destination's spool took.
 //! - [`retention`] removes journals and checkpoints of sessions delivered long ago.
 //!
 //! std only (plus serde for validation and checkpoints): the hook links this module.
@@ -30,10 +31,12 @@ pub mod checkpoint;
 pub mod reader;
 pub mod retention;
 pub mod route;
+pub mod spooled;
 
 pub use append::append;
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{Checkpoint, Input};
 pub use reader::{JournalBatch, JournalReader};
+pub use spooled::{Spooled, SpooledLog};
 
 use crate::paths::StateDir;
 use std::io;

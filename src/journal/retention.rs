@@ -1,21 +1,21 @@
-//! Journal retention: the journal and checkpoint of a session fully delivered long ago are
-//! removed, so the state directory does not grow without bound.
+//! Journal retention: the journal, checkpoint and spooled log of a session fully delivered
+//! long ago are removed, so the state directory does not grow without bound.
 //!
 //! Contract ([`sweep`]):
 //! - A session's journal goes when its checkpoint says `complete` (root span out, every span
 //!   acknowledged) up to the journal's full length, no spool still holds spans of it, and
 //!   neither file changed for the retention period. The journal is removed before the
-//!   checkpoint: a crash in between leaves a checkpoint without a journal, which is harmless
-//!   (never a journal without its checkpoint, which would be delivered again).
-//! - Checkpoints without a journal, and temporary files a crash left in the checkpoint
-//!   directory, are removed once as old as the retention period.
+//!   checkpoint and the spooled log: a crash in between leaves them without a journal, which
+//!   is harmless (never a journal without its checkpoint, which would be delivered again).
+//! - Checkpoints and spooled logs without a journal, and temporary files a crash left in the
+//!   checkpoint directory, are removed once as old as the retention period.
 //! - Events that arrive for a session after its journal was removed start a new journal: the
 //!   session is traced again from those events only (pick a retention longer than any pause
 //!   before a `codex resume`).
 //! - The retention is [`RETENTION_ENV`] in hours (decimals allowed, 0 = as soon as delivered),
 //!   default [`DEFAULT_RETENTION`].
 
-use super::{Checkpoint, Error};
+use super::{Checkpoint, Error, SpooledLog};
 use crate::paths::StateDir;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -87,14 +87,21 @@ pub fn sweep(
                 false
             }
         };
-        if delivered && remove(&journal, &mut sweep) && remove(&checkpoint_path, &mut sweep) {
+        let log = SpooledLog::path(state, &stem);
+        if delivered
+            && remove(&journal, &mut sweep)
+            && remove(&checkpoint_path, &mut sweep)
+            && remove(&log, &mut sweep)
+        {
             sweep.removed.push(stem);
         }
     }
-    for (stem, checkpoint) in files(&state.checkpoint_dir(), ".json") {
-        let stray = stem.starts_with('.') || !journaled.contains(&stem);
-        if stray && old(&checkpoint) {
-            remove(&checkpoint, &mut sweep);
+    for suffix in [".json", ".spooled"] {
+        for (stem, file) in files(&state.checkpoint_dir(), suffix) {
+            let stray = stem.starts_with('.') || !journaled.contains(&stem);
+            if stray && old(&file) {
+                remove(&file, &mut sweep);
+            }
         }
     }
     sweep
@@ -151,13 +158,14 @@ mod tests {
             ..Checkpoint::default()
         };
         checkpoint.store(state, id).unwrap();
+        SpooledLog::open(state, id, &mut Checkpoint::default()).unwrap();
     }
 
+    /// Whether the journal and the checkpoint (with its spooled log) of `id` exist.
     fn exists(state: &StateDir, id: &str) -> (bool, bool) {
-        (
-            state.journal_file(id).exists(),
-            Checkpoint::path(state, id).exists(),
-        )
+        let checkpoint = Checkpoint::path(state, id).exists();
+        assert_eq!(checkpoint, SpooledLog::path(state, id).exists(), "{id}");
+        (state.journal_file(id).exists(), checkpoint)
     }
 
     #[test]
@@ -196,12 +204,15 @@ mod tests {
         let state = StateDir::new(dir.path());
         session(&state, "kept", false);
         Checkpoint::default().store(&state, "orphan").unwrap();
+        SpooledLog::open(&state, "orphan", &mut Checkpoint::default()).unwrap();
         let temp = state.checkpoint_dir().join(".kept.1-2.tmp");
         std::fs::write(&temp, b"{").unwrap();
         sweep(&state, HOUR, SystemTime::now(), &HashSet::new());
         assert!(temp.exists() && Checkpoint::path(&state, "orphan").exists());
+        assert!(SpooledLog::path(&state, "orphan").exists());
         sweep(&state, HOUR, SystemTime::now() + 2 * HOUR, &HashSet::new());
         assert!(!temp.exists() && !Checkpoint::path(&state, "orphan").exists());
+        assert!(!SpooledLog::path(&state, "orphan").exists());
         assert_eq!(exists(&state, "kept"), (true, true));
     }
 

@@ -1,6 +1,7 @@
 //! The integration test binary: every module below is one area of behaviour.
 
 mod backend_totals; // usage summed over every span equals the model API; span kinds, inputs, outputs, display names
+mod checkpoint_writes; // the bytes a poll writes do not grow with the spans a session already spooled
 mod codex_smoke; // the real Codex CLI end to end: hooks, rollouts, resume, compaction, plugins
 mod collector; // real receivers: the OTLP sink, rotel from otel-config/rotel, Arize Phoenix
 mod content_off; // content capture off: no prompt, answer, command, output or reason in the exported bytes
@@ -15,11 +16,13 @@ mod metrics; // GenAI metrics at the fake receiver from replays and the real dae
 mod older_rollouts; // rollouts without usage records: token_count gives the calls; no usage at all is unknown, not zero
 mod otelcol_configs; // the shipped OpenTelemetry Collector configs, validated structurally
 mod packaging; // npm packages installed into a fresh prefix and traced live, the launcher finding them, cargo package
+mod panics; // a panic in one session is caught, counted in status, its input skipped; the session goes on
 mod parsers; // Codex hook and rollout parsers never panic on arbitrary or damaged input
 mod phoenix_judge; // recorded sessions in a real Arize Phoenix: exact token totals, no turn as LLM, prompt and answer on the root
 mod plugin; // the shipped Codex plugin and `codex-otel install`, run with the real Codex CLI
 mod protocols; // export over http/protobuf, http/json, grpc: gzip, headers, Braintrust, limits, fan-out
 mod replay; // recorded Codex sessions → golden span trees and exact token numbers
+mod replay_delivery; // `codex-otel replay` streams through the durable delivery stage: retries, once each, bounded wait
 mod security;
 mod show; // `codex-otel show` on recorded sessions: what each did and cost, --list, width, colour; flush notes // hostile local users and inputs: squatted sockets and state directories, planted symlinks, FIFO and device transcripts, long state paths
 mod silent_loss; // records the machine cannot place are kept or reported, never double-counted

@@ -18,6 +18,10 @@
 //!   not fsynced: after a power loss a delivered batch may be sent again, with identical content.
 //! - Bounded: a push that would take a non-empty spool over its byte limit is refused whole
 //!   ([`SpoolError::Full`]); the spans stay in their journal and are handed over again later.
+//! - One holder at a time: [`Spool::open`] takes an exclusive `flock` on the directory, held
+//!   while the spool is open, and fails with [`SpoolError::Busy`] when another holder (another
+//!   process, or another open in this one) has it; two writers would give batches the same
+//!   numbers and deliver each other's spans.
 //! - Opening a spool reads only the header lines. A file that cannot be read or parsed is
 //!   removed and reported with its span count; temporary files left by a crash are removed.
 
@@ -29,6 +33,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -59,6 +64,12 @@ pub(crate) enum SpoolError {
         /// The cause.
         #[source]
         source: io::Error,
+    },
+    /// Another holder has the spool open.
+    #[error("spool {path} is in use by another process")]
+    Busy {
+        /// The spool directory.
+        path: PathBuf,
     },
     /// A batch file is not in the spool format; it was removed.
     #[error("spool file {path} is damaged; its {spans} spans were removed")]
@@ -100,6 +111,8 @@ pub(crate) struct Queued {
 #[derive(Debug)]
 pub(crate) struct Spool {
     dir: PathBuf,
+    /// The open directory whose `flock` makes this the spool's only holder.
+    _held: File,
     max_bytes: u64,
     entries: BTreeMap<u64, Entry>,
     queued: HashMap<SpanId, u64>,
@@ -160,8 +173,20 @@ impl Spool {
             source,
         };
         StateDir::ensure_private_dir(dir).map_err(io_error)?;
+        let held = File::open(dir).map_err(io_error)?;
+        // SAFETY: flock on a descriptor `held` owns; it is released when `held` closes.
+        if unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let error = io::Error::last_os_error();
+            return Err(match error.kind() {
+                io::ErrorKind::WouldBlock => SpoolError::Busy {
+                    path: dir.to_owned(),
+                },
+                _ => io_error(error),
+            });
+        }
         let mut spool = Spool {
             dir: dir.to_owned(),
+            _held: held,
             max_bytes,
             entries: BTreeMap::new(),
             queued: HashMap::new(),
@@ -471,6 +496,8 @@ pub(crate) mod tests {
         let (mut spool, _) = Spool::open(&path, 1 << 20).unwrap();
         assert_eq!(spool.push("a", &[span(1), span(2)]).unwrap(), 2);
         assert_eq!(spool.push("b", &[span(3)]).unwrap(), 1);
+        let bytes = spool.queued_bytes();
+        drop(spool);
         let (mut reopened, problems) = Spool::open(&path, 1 << 20).unwrap();
         assert!(problems.is_empty());
         assert_eq!((reopened.queued_for("a"), reopened.queued_for("b")), (2, 1));
@@ -484,7 +511,7 @@ pub(crate) mod tests {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o700);
         assert_eq!(mode(&reopened.path(order[0])), 0o600);
-        assert_eq!(reopened.queued_bytes(), spool.queued_bytes());
+        assert_eq!(reopened.queued_bytes(), bytes);
     }
 
     #[test]
@@ -508,10 +535,11 @@ pub(crate) mod tests {
             ids(&spool.read(seq).unwrap().spans),
             ids(&[span(1), span(3)])
         );
-        let (reopened, _) = Spool::open(dir.path(), 1 << 20).unwrap();
+        drop(spool);
+        let (mut reopened, _) = Spool::open(dir.path(), 1 << 20).unwrap();
         assert_eq!(reopened.queued_for("a"), 2);
-        spool.remove(seq, &ids(&[span(1), span(3)])).unwrap();
-        assert_eq!((spool.queued_for("a"), spool.queued_bytes()), (0, 0));
+        reopened.remove(seq, &ids(&[span(1), span(3)])).unwrap();
+        assert_eq!((reopened.queued_for("a"), reopened.queued_bytes()), (0, 0));
         assert!(files(dir.path()).is_empty());
     }
 
@@ -548,12 +576,25 @@ pub(crate) mod tests {
         std::fs::write(spool.path(seqs[1]), &torn[..torn.len() - 5]).unwrap();
         std::fs::write(dir.path().join(".00000000000000000009.batch.tmp"), b"x").unwrap();
         std::fs::write(spool.path(7), b"{\"session").unwrap();
+        drop(spool);
         let (mut reopened, problems) = Spool::open(dir.path(), 1 << 20).unwrap();
         assert_eq!(problems.len(), 1, "the torn header");
         let read = reopened.read(seqs[1]);
         assert!(matches!(read, Err(SpoolError::Damaged { spans: 2, .. })));
         assert_eq!(reopened.queued_spans(), 1);
         assert_eq!(files(dir.path()), [format!("{:020}.batch", seqs[0])]);
+    }
+
+    #[test]
+    fn one_holder_at_a_time_opens_a_spool() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spool, _) = Spool::open(dir.path(), 1 << 20).unwrap();
+        spool.push("a", &[span(1)]).unwrap();
+        let second = Spool::open(dir.path(), 1 << 20);
+        assert!(matches!(second, Err(SpoolError::Busy { .. })), "{second:?}");
+        drop(spool);
+        let (reopened, _) = Spool::open(dir.path(), 1 << 20).unwrap();
+        assert_eq!(reopened.queued_spans(), 1);
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! Delivery: one durable [`Spool`] and one [`Courier`] task per destination. Session actors
-//! hand spans to a destination's spool ([`DestinationHandle::send`]); its courier sends them,
-//! retries by failure class ([`super::retry`]), takes out what the destination acknowledged
-//! and tells the sessions ([`Ack`]).
+//! The destinations of one process (the daemon, or a replay): it owns one durable [`Spool`]
+//! and one [`Courier`] task per destination. Producers (session actors, a replay) hand spans
+//! to a destination's spool ([`DestinationHandle::send`]); its courier sends them, retries by
+//! failure class ([`super::retry`]), takes out what the destination acknowledged and tells the
+//! sessions ([`Ack`]).
 //!
 //! Contract:
 //! - A span leaves a spool only once its destination acknowledged it, or once it is given up
@@ -20,7 +21,7 @@
 //! - GenAI metrics: a configuration whose metrics are on ([`MetricsSink::build`] gives a sink)
 //!   shares the [`MetricsSink`] built for the first such configuration of its spool key (so
 //!   the first one's metrics endpoint and temporality win). Spans are recorded once the spool
-//!   accepted them, with the same checkpoint-filtered batch (see [`super::metrics`] for why).
+//!   accepted them, with the same checkpoint-filtered batch (see the daemon's metrics module for why).
 
 use super::courier::{Courier, Group, MAX_GROUP_SPANS};
 use super::retry::DeliverySettings;
@@ -31,6 +32,7 @@ use crate::paths::StateDir;
 use crate::span::{SpanId, SpanRecord};
 use crate::wire::{DeliveryState, DestinationStatus};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
@@ -86,8 +88,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn open(state: &StateDir, key: &str, settings: &DeliverySettings, log: &Log) -> Option<Self> {
-        let opened = Spool::open(&state.spool_dir(key), settings.spool_max_bytes);
+    fn open(root: &Path, key: &str, settings: &DeliverySettings, log: &Log) -> Option<Self> {
+        let dir = root.join(StateDir::session_file_stem(key));
+        let opened = Spool::open(&dir, settings.spool_max_bytes);
         let (spool, problems) = opened.map_err(|error| log.error(&error)).ok()?;
         let shared = Shared {
             key: key.to_owned(),
@@ -299,7 +302,7 @@ impl DestinationHandle {
 /// Every destination of the daemon: the spools found on disk and those routes configure.
 #[derive(Debug)]
 pub(crate) struct Destinations {
-    state: StateDir,
+    root: PathBuf,
     settings: DeliverySettings,
     spools: Mutex<BTreeMap<String, Arc<Shared>>>,
     /// Metrics sinks by spool key, built when a configuration with metrics is first used.
@@ -310,27 +313,26 @@ pub(crate) struct Destinations {
 }
 
 impl Destinations {
-    /// Opens every spool under the state directory (dormant until configured).
+    /// Opens every spool under `root` (one directory per spool key, dormant until configured).
     pub(crate) fn new(
-        state: &StateDir,
+        root: &Path,
         settings: DeliverySettings,
         tracker: TaskTracker,
         cancel: CancellationToken,
         log: Log,
     ) -> Self {
         let mut spools = BTreeMap::new();
-        let root = state.spool_dir("-");
-        let entries = root.parent().and_then(|dir| std::fs::read_dir(dir).ok());
+        let entries = std::fs::read_dir(root).ok();
         for entry in entries.into_iter().flatten().flatten() {
             let key = entry.file_name().to_string_lossy().into_owned();
             if entry.path().is_dir() && StateDir::session_file_stem(&key) == key {
-                if let Some(shared) = Shared::open(state, &key, &settings, &log) {
+                if let Some(shared) = Shared::open(root, &key, &settings, &log) {
                     spools.insert(key, Arc::new(shared));
                 }
             }
         }
         Destinations {
-            state: state.clone(),
+            root: root.to_owned(),
             settings,
             spools: Mutex::new(spools),
             metrics: Mutex::new(BTreeMap::new()),
@@ -351,7 +353,7 @@ impl Destinations {
         for config in configs {
             let key = spool_key(config);
             if !spools.contains_key(&key) {
-                match Shared::open(&self.state, &key, &self.settings, &self.log) {
+                match Shared::open(&self.root, &key, &self.settings, &self.log) {
                     Some(shared) => spools.insert(key.clone(), Arc::new(shared)),
                     None => continue,
                 };
@@ -450,7 +452,7 @@ impl Destinations {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::spool::tests::span;
+    use crate::delivery::spool::tests::span;
     use crate::export::{DestinationKind, OtlpConfig, Protocol, ResourceConfig, StoreConfig};
     use std::time::Duration;
 
@@ -467,7 +469,8 @@ mod tests {
     fn destinations(state: &StateDir) -> Destinations {
         let log = Log::new(state, "test");
         let (tracker, cancel) = (TaskTracker::new(), CancellationToken::new());
-        Destinations::new(state, DeliverySettings::default(), tracker, cancel, log)
+        let root = state.spool_root();
+        Destinations::new(&root, DeliverySettings::default(), tracker, cancel, log)
     }
 
     async fn until(mut done: impl FnMut() -> bool) {
@@ -518,7 +521,7 @@ mod tests {
         let state = StateDir::new(dir.path().join("state"));
         let config = store(&dir.path().join("store"));
         let key = spool_key(&config);
-        let (mut spool, _) = Spool::open(&state.spool_dir(&key), 1 << 20).unwrap();
+        let (mut spool, _) = Spool::open(&state.spool_root().join(&key), 1 << 20).unwrap();
         spool.push("s", &[span(1), span(2), span(3)]).unwrap();
         drop(spool);
         let destinations = destinations(&state);
@@ -584,7 +587,13 @@ mod tests {
             ..DeliverySettings::default()
         };
         let key = spool_key(&store(&dir.path().join("store")));
-        let shared = Shared::open(&state, &key, &settings, &Log::new(&state, "test")).unwrap();
+        let shared = Shared::open(
+            &state.spool_root(),
+            &key,
+            &settings,
+            &Log::new(&state, "test"),
+        )
+        .unwrap();
         assert!(shared.push("s", &[span(1)]));
         assert!(!shared.push("s", &[span(2)]));
         let status = shared.status();

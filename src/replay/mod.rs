@@ -1,5 +1,6 @@
 //! `codex-otel replay`: runs a recorded session (hook payloads + rollout files) through the
-//! same session machine the daemon uses, and exports the spans.
+//! same session machine the daemon uses, and streams the spans as the machine emits them to a
+//! JSON-lines file or through the same delivery stage as the daemon ([`deliver`]).
 //!
 //! Feeding order: every hook event first, then each rollout file in the order the hooks named
 //! them. Hooks may always come early (see [`crate::session`]), so this order gives exactly the
@@ -10,12 +11,17 @@ use crate::codex::hook_event::HookEvent;
 use crate::codex::rollout::RolloutLine;
 use crate::codex::tail::RolloutTail;
 use crate::config::config_json::ConfigJsonError;
-use crate::export::metrics::MetricsSink;
 use crate::session::{SessionConfig, SessionMachine};
 use crate::span::SpanRecord;
+use anyhow::Context as _;
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+mod deliver;
+
+pub use deliver::DeliverError;
 
 /// How deep below the transcripts directory thread files are looked for (`YYYY/MM/DD/`).
 const DISCOVERY_DEPTH: usize = 3;
@@ -36,6 +42,15 @@ pub enum ReplayError {
     /// The hooks files hold no usable event.
     #[error("no hook event with a session id in the given files")]
     NoEvents,
+    /// The `--spans-out` file could not be written.
+    #[error("cannot write {path}")]
+    WriteSpans {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// One recorded hook event and, when the recording has it, its receive time.
@@ -91,16 +106,34 @@ pub fn resolve_transcript(recorded: &str, transcripts: Option<&Path>) -> PathBuf
     }
 }
 
-/// Replays every session found in `hooks` that sampling keeps, returning all spans in emission order. With a
-/// transcripts directory, the session's threads that no hook names (the approval reviewer's)
-/// are found there and read first, as the live daemon sees them before the session ends; then
-/// the files the hooks name. Missing or unreadable rollout files degrade the
-/// trace (fewer spans) but never fail the replay.
+/// Replays every session found in `hooks` that sampling keeps, returning all spans in
+/// emission order (see [`replay_each`]).
 pub fn replay(
     hooks: &[RecordedHook],
     transcripts: Option<&Path>,
     config: &SessionConfig,
 ) -> Result<Vec<SpanRecord>, ReplayError> {
+    let mut spans = Vec::new();
+    replay_each(hooks, transcripts, config, |_, emitted| {
+        spans.extend(emitted);
+        Ok::<(), ReplayError>(())
+    })?;
+    Ok(spans)
+}
+
+/// Replays every session found in `hooks` that sampling keeps, handing each group of spans to
+/// `emit` (with its session id) as the session machine emits it, so nothing accumulates here:
+/// rollout files are read one bounded batch at a time. With a transcripts directory, the
+/// session's threads that no hook names (the approval reviewer's) are found there and read
+/// first, as the live daemon sees them before the session ends; then the files the hooks
+/// name. Missing or unreadable rollout files degrade the trace (fewer spans) but never fail
+/// the replay. Returns how many spans were emitted; the first error of `emit` stops it.
+pub fn replay_each<E: From<ReplayError>>(
+    hooks: &[RecordedHook],
+    transcripts: Option<&Path>,
+    config: &SessionConfig,
+    mut emit: impl FnMut(&str, Vec<SpanRecord>) -> Result<(), E>,
+) -> Result<u64, E> {
     let mut sessions: BTreeMap<&str, Vec<&RecordedHook>> = BTreeMap::new();
     let mut order = Vec::new();
     for hook in hooks {
@@ -111,13 +144,20 @@ pub fn replay(
         sessions.entry(id).or_default().push(hook);
     }
     if order.is_empty() {
-        return Err(ReplayError::NoEvents);
+        return Err(ReplayError::NoEvents.into());
     }
-    let mut spans = Vec::new();
+    let mut emitted = 0u64;
     for id in order.into_iter().filter(|id| config.sampling.keeps(id)) {
+        let mut out = |spans: Vec<SpanRecord>| {
+            if spans.is_empty() {
+                return Ok(());
+            }
+            emitted += spans.len() as u64;
+            emit(id, spans)
+        };
         let mut machine = SessionMachine::new(id, config.clone());
         for hook in &sessions[id] {
-            spans.extend(machine.push_hook(&hook.event, hook.received_at));
+            out(machine.push_hook(&hook.event, hook.received_at))?;
         }
         let named: Vec<(String, PathBuf)> = machine
             .transcripts()
@@ -132,32 +172,36 @@ pub fn replay(
             .map(|thread| (thread.path.to_string_lossy().into_owned(), thread.path));
         let files: Vec<(String, PathBuf)> = unnamed.chain(named.iter().cloned()).collect();
         for (key, path) in &files {
-            for line in read_rollout(path) {
-                spans.extend(machine.push_rollout(key, &line));
-            }
+            for_each_rollout_line(path, |line| out(machine.push_rollout(key, &line)))?;
         }
-        spans.extend(machine.finish());
+        out(machine.finish())?;
     }
-    Ok(spans)
+    Ok(emitted)
 }
 
-/// All parsable lines of a rollout file, `.jsonl.zst` included (none when it is missing or
-/// unreadable), read with the same tail the daemon uses.
-fn read_rollout(path: &Path) -> Vec<RolloutLine> {
+/// Calls `each` with every parsable line of a rollout file, `.jsonl.zst` included (none when
+/// it is missing or unreadable), read one bounded batch at a time with the same tail the
+/// daemon uses.
+fn for_each_rollout_line<E>(
+    path: &Path,
+    mut each: impl FnMut(RolloutLine) -> Result<(), E>,
+) -> Result<(), E> {
     let mut tail = RolloutTail::new(path, 0);
-    let mut lines = Vec::new();
     while let Ok(batch) = tail.read() {
-        lines.extend(batch.items.into_iter().map(|(_, line)| line));
+        for (_, line) in batch.items {
+            each(line)?;
+        }
         if !batch.more {
             break;
         }
     }
-    lines
+    Ok(())
 }
 
-/// Entry point of `codex-otel replay`: replays, then writes the spans to `--spans-out` or
-/// exports them to the configured destinations (the local store when nothing is configured),
-/// with GenAI metrics to the destinations that have them switched on.
+/// Entry point of `codex-otel replay`: replays, streaming the spans to `--spans-out` as JSON
+/// lines, or through the delivery stage to the configured destinations (the local store when
+/// nothing is configured), with GenAI metrics to the destinations that have them switched on
+/// ([`deliver`]).
 pub fn main(args: &crate::cli::ReplayArgs) -> anyhow::Result<()> {
     let hooks = read_hooks(&args.hooks)?;
     let env = |name: &str| std::env::var(name).ok();
@@ -171,58 +215,40 @@ pub fn main(args: &crate::cli::ReplayArgs) -> anyhow::Result<()> {
     for problem in problems {
         eprintln!("codex-otel: {problem}");
     }
-    let spans = replay(&hooks, args.transcripts.as_deref(), &config)?;
-    match &args.spans_out {
-        Some(path) => write_spans(path, &spans)?,
-        None => export(&spans)?,
-    }
-    eprintln!("replayed {} spans", spans.len());
+    let transcripts = args.transcripts.as_deref();
+    let count = match &args.spans_out {
+        Some(path) => write_spans(path, &hooks, transcripts, &config)?,
+        None => {
+            let timeout = Duration::try_from_secs_f64(args.timeout)
+                .context("--timeout must be a number of seconds")?;
+            deliver::deliver(&hooks, transcripts, &config, timeout)?
+        }
+    };
+    eprintln!("replayed {count} spans");
     Ok(())
 }
 
-fn write_spans(path: &Path, spans: &[SpanRecord]) -> anyhow::Result<()> {
-    let mut text = String::new();
-    for span in spans {
-        text.push_str(&serde_json::to_string(span)?);
-        text.push('\n');
-    }
-    std::fs::write(path, text)?;
-    Ok(())
-}
-
-fn export(spans: &[SpanRecord]) -> anyhow::Result<()> {
-    let state = crate::paths::StateDir::from_env();
-    let configs = crate::config::destinations_from_env(&state)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let mut fanout =
-            crate::export::Fanout::new(crate::export::build_destinations(&configs).await?);
-        let mut failed = Vec::new();
-        for result in fanout.export(spans).await {
-            if let Err(error) = result.result {
-                failed.push(format!(
-                    "{}: {:#}",
-                    result.destination,
-                    anyhow::Error::from(error)
-                ));
-            }
+/// Streams the replayed spans to `path` as JSON lines; returns how many.
+fn write_spans(
+    path: &Path,
+    hooks: &[RecordedHook],
+    transcripts: Option<&Path>,
+    config: &SessionConfig,
+) -> Result<u64, ReplayError> {
+    let failed = |source| ReplayError::WriteSpans {
+        path: path.to_owned(),
+        source,
+    };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(failed)?);
+    let count = replay_each(hooks, transcripts, config, |_, spans| {
+        for span in &spans {
+            serde_json::to_writer(&mut out, span).map_err(|e| failed(e.into()))?;
+            out.write_all(b"\n").map_err(failed)?;
         }
-        fanout.shutdown().await;
-        for config in &configs {
-            let Some(metrics) = MetricsSink::build(config)? else {
-                continue;
-            };
-            metrics.record(spans);
-            if let Err(error) = metrics.flush().await {
-                let error = anyhow::Error::from(error);
-                failed.push(format!("{} metrics: {error:#}", config.name));
-            }
-        }
-        anyhow::ensure!(failed.is_empty(), "export failed: {}", failed.join("; "));
-        Ok(())
-    })
+        Ok::<(), ReplayError>(())
+    })?;
+    out.flush().map_err(failed)?;
+    Ok(count)
 }
 
 #[cfg(test)]

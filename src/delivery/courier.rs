@@ -11,7 +11,7 @@
 //!   resends at most the request in flight.
 //! - Cancelling stops it between attempts or during a wait; what is left stays spooled.
 
-use super::delivery::Shared;
+use super::destinations::Shared;
 use super::retry::{verdict, DeliverySettings, Verdict};
 use super::spool::Queued;
 use crate::export::otlp::DEFAULT_MAX_REQUEST_BYTES;
