@@ -135,7 +135,7 @@ fn render(state: &StateDir, status: Option<&DaemonStatus>) -> String {
             continue;
         }
         text.push_str(&format!(
-            "  {}  journal read {} B, delivered through {} B, {} spans queued{}{}{}\n",
+            "  {}  journal read {} B, delivered through {} B, {} spans queued{}{}{}{}\n",
             session.session_id,
             session.journal_offset,
             session.exported_offset,
@@ -149,6 +149,10 @@ fn render(state: &StateDir, status: Option<&DaemonStatus>) -> String {
             match session.panics {
                 0 => String::new(),
                 n => format!(", {n} panics caught"),
+            },
+            match session.notices {
+                0 => String::new(),
+                n => format!(", {n} records placed otherwise (see the log)"),
             },
         ));
     }

@@ -191,6 +191,9 @@ pub struct SessionStatus {
     pub waiting_for_route: bool,
     /// Panics caught while reading this session (each input that caused one is skipped).
     pub panics: u64,
+    /// Records the session machine could not place as Codex meant them (each logged: a model
+    /// call without a known turn or time, a tool output without its call, a record read twice).
+    pub notices: u64,
 }
 
 impl SessionStatus {

@@ -113,6 +113,8 @@ pub(crate) struct Actor {
     flushers: Vec<oneshot::Sender<()>>,
     /// Panics caught while polling this session.
     panics: u64,
+    /// Records the session machine could not place (logged).
+    notices: u64,
     acks: (mpsc::UnboundedSender<Ack>, mpsc::UnboundedReceiver<Ack>),
 }
 
@@ -155,6 +157,7 @@ impl Actor {
             unread: false,
             flushers: Vec::new(),
             panics: 0,
+            notices: 0,
             acks: mpsc::unbounded_channel(),
         }
     }
@@ -382,6 +385,7 @@ impl Actor {
     /// Hands over what a poll produced.
     async fn polled(&mut self, outcome: PollOutcome) {
         self.unread = outcome.more;
+        self.notices += outcome.notices;
         let mut spans = outcome.spans;
         if let Some(follower) = self.follower.as_mut() {
             let abandoned = follower
@@ -540,6 +544,7 @@ impl Actor {
             busy: false,
             waiting_for_route: self.waits_for_route(),
             panics: self.panics,
+            notices: self.notices,
         }
     }
 }

@@ -42,6 +42,8 @@ pub(crate) struct PollOutcome {
     pub(crate) spans: Vec<SpanRecord>,
     /// Journal lines or rollout lines that could not be read (skipped).
     pub(crate) skipped: u64,
+    /// Records the session machine could not place as Codex meant them (each also a problem).
+    pub(crate) notices: u64,
     /// Problems worth a log line (unreadable files).
     pub(crate) problems: Vec<String>,
     /// A rollout was not read to its end within this poll's bound: poll again.
@@ -155,6 +157,10 @@ impl Follower {
                 }
             }
             self.feeding = None;
+            for notice in machine.take_notices() {
+                outcome.notices += 1;
+                outcome.problems.push(notice.to_string());
+            }
             self.machine = Some(machine);
             self.add_named_transcripts();
         }
@@ -250,6 +256,9 @@ impl Follower {
                     }
                 };
                 outcome.skipped += batch.invalid + batch.overlong;
+                if let Some(change) = file_change(&batch) {
+                    outcome.problems.push(format!("rollout {key} {change}"));
+                }
                 let lines = batch
                     .items
                     .into_iter()
@@ -314,5 +323,17 @@ fn failpoint(input: &dyn std::fmt::Debug) {
     };
     if format!("{input:?}").contains(&marker) {
         panic!("{PANIC_ON_ENV}: an input contains {marker:?}");
+    }
+}
+
+/// What a rollout batch says about its file changing under the tail, worth a log line.
+fn file_change<T>(batch: &crate::tail::Batch<T>) -> Option<&'static str> {
+    use crate::tail::{Kept, Reset};
+    match (batch.reset, batch.kept) {
+        (Some(Reset::Replaced), _) => Some("was replaced by other content: read again from the start (records already traced are not counted twice)"),
+        (Some(Reset::Shrunk { .. }), _) => Some("was rewritten shorter: read again from the start (records already traced are not counted twice)"),
+        (None, Some(Kept::Copied)) => Some("was replaced by a copy of itself: read on where it stopped"),
+        (None, Some(Kept::CutShort { .. })) => Some("was cut short: waiting for it to be restored"),
+        (None, None) => None,
     }
 }

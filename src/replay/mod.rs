@@ -175,6 +175,9 @@ pub fn replay_each<E: From<ReplayError>>(
             for_each_rollout_line(path, |line| out(machine.push_rollout(key, &line)))?;
         }
         out(machine.finish())?;
+        for notice in machine.take_notices() {
+            eprintln!("codex-otel: session {id}: {notice}");
+        }
     }
     Ok(emitted)
 }

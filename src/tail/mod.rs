@@ -223,9 +223,10 @@ impl LineTail {
             match verdict {
                 Verdict::Same => kept = self.go_on(replaced, len),
                 Verdict::CutShort => {
-                    self.cut_short = true;
+                    // Reported once, when the file is first found cut short.
+                    let first = !std::mem::replace(&mut self.cut_short, true);
                     let mut batch = Batch::empty(self.offset);
-                    batch.kept = Some(Kept::CutShort {
+                    batch.kept = first.then_some(Kept::CutShort {
                         read: self.offset,
                         len,
                     });
