@@ -295,7 +295,10 @@ impl Builder<'_> {
             .str(key::TOOL_CALL_ID, call.call_id.clone())
             .str(
                 key::TOOL_TYPE,
-                if tool.item_type == "custom_tool_call" {
+                if matches!(
+                    tool.item_type.as_str(),
+                    "custom_tool_call" | "web_search_call" | "image_generation_call"
+                ) {
                     "extension"
                 } else {
                     "function"

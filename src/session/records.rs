@@ -9,10 +9,11 @@
 use super::messages::{ChatMessage, Part};
 use super::units::{
     call_start, settles, CallKey, CallPhase, CallPlace, ModelCall, Notice, Ready, RolloutEnd,
-    SessionState, ThreadIx, ToolCall, ToolRequest, TurnBody, TurnIx, TurnPhase, UsageSource,
+    SessionState, ThreadIx, ToolCall, ToolRequest, TurnBody, TurnIx, TurnPhase, TurnSource,
+    UnknownUsage, Usage, UsageSource,
 };
 use crate::codex::rollout::{
-    EventMsg, Item, Message, ResponseItem, RolloutLine, RolloutRecord, TokenUsage,
+    EventMsg, HostedToolCall, Item, Message, ResponseItem, RolloutLine, RolloutRecord, TokenUsage,
     ToolCall as RolloutToolCall,
 };
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -91,7 +92,10 @@ impl SessionState {
 
     fn apply_event(&mut self, thread: ThreadIx, event: &EventMsg, ts: Option<SystemTime>) {
         match event {
-            EventMsg::TaskStarted { turn_id, .. } => self.start_turn(thread, turn_id, ts),
+            EventMsg::TaskStarted { turn_id, .. } => {
+                self.threads[thread.0].turn_source = TurnSource::Tasks;
+                self.start_turn(thread, turn_id, ts);
+            }
             EventMsg::TaskComplete {
                 turn_id,
                 last_agent_message,
@@ -114,6 +118,17 @@ impl SessionState {
                 self.end_turn(ix, RolloutEnd::Aborted { at: ts, reason }, None);
             }
             EventMsg::ItemCompleted { item, .. } => self.apply_completed_item(thread, item),
+            EventMsg::CommandEnd {
+                call_id,
+                exit_code,
+                status,
+            } => {
+                if let Some(tool) = self.tools.get_mut(call_id) {
+                    let exec = &mut tool.exec;
+                    exec.exit_code = exec.exit_code.or(*exit_code);
+                    exec.status = exec.status.take().or(status.clone());
+                }
+            }
             EventMsg::TokenCount {
                 total: Some(total),
                 last: Some(last),
@@ -147,6 +162,33 @@ impl SessionState {
             ..TurnBody::default()
         };
         self.update_turn(ix, |turn| turn.phase = TurnPhase::Open(Box::new(body)));
+    }
+
+    /// In a rollout without `task_started` records, a user prompt ends the thread's current turn
+    /// (at the latest record before it) and starts the next, with an id made of the thread id
+    /// and the turn's position.
+    fn start_prompt_turn(&mut self, thread: ThreadIx, ts: Option<SystemTime>) {
+        let t = &mut self.threads[thread.0];
+        if t.turn_source == TurnSource::Tasks {
+            return;
+        }
+        t.turn_source = TurnSource::Prompts;
+        let id = format!("{}#prompt-{}", t.id().unwrap_or_default(), t.turn_count + 1);
+        let previous = t.current_turn;
+        if t.draft.take().is_some() {
+            // The previous turn's model output came with no usage: its total is unknown.
+            let body = previous.and_then(|ix| self.turns[ix.0].body_mut());
+            if let Some(body) = body {
+                body.usage += Usage::Unknown(UnknownUsage::NotRecorded);
+            }
+        }
+        let t = &self.threads[thread.0];
+        let end = RolloutEnd::Complete {
+            at: t.last_ts,
+            error: None,
+        };
+        self.end_turn(previous, end, None);
+        self.start_turn(thread, &id, ts);
     }
 
     /// Records a turn's end: the turn is ready.
@@ -204,7 +246,7 @@ impl SessionState {
                     body.last_assistant_message = Some(text);
                 }
             }
-            ResponseItem::Message(message) => self.push_input_message(thread, message),
+            ResponseItem::Message(message) => self.push_input_message(thread, message, ts),
             ResponseItem::Reasoning { summary, .. } => {
                 self.threads[thread.0].begin_output();
                 if !summary.is_empty() {
@@ -212,6 +254,7 @@ impl SessionState {
                 }
             }
             ResponseItem::ToolCall(call) => self.push_tool_call(thread, call, ts),
+            ResponseItem::HostedToolCall(call) => self.push_hosted_call(thread, call, ts),
             ResponseItem::ToolOutput { call_id, output } => {
                 self.push_tool_output(thread, call_id, output, ts)
             }
@@ -219,9 +262,10 @@ impl SessionState {
         }
     }
 
-    fn push_input_message(&mut self, thread: ThreadIx, message: &Message) {
+    fn push_input_message(&mut self, thread: ThreadIx, message: &Message, ts: Option<SystemTime>) {
         let text = message.text();
         if message.is_user_prompt() {
+            self.start_prompt_turn(thread, ts);
             if let Some(body) = self.current_body(thread) {
                 body.prompt.get_or_insert_with(|| text.clone());
             }
@@ -242,31 +286,73 @@ impl SessionState {
                 arguments: call.arguments.clone(),
             },
         );
-        let current = self.threads[thread.0].current_turn;
-        let Some(turn) = current.filter(|ix| self.turns[ix.0].body_mut().is_some()) else {
-            self.notices
-                .push(Notice::ToolWithoutTurn(call.call_id.clone()));
-            return;
-        };
-        if !self.tools_seen.insert(call.call_id.clone()) {
-            self.notices.push(Notice::Duplicate(call.call_id.clone()));
-            return;
-        }
-        if let Some(body) = self.turns[turn.0].body_mut() {
-            body.tools.push(call.call_id.clone());
-        }
-        let tool = self
-            .tools
-            .entry(call.call_id.clone())
-            .or_insert_with(|| ToolCall::new(&call.call_id));
-        tool.request(ToolRequest {
+        let request = |turn| ToolRequest {
             turn,
             name: call.name.clone(),
             namespace: call.namespace.clone(),
             item_type: call.item_type.clone(),
             arguments: call.arguments.clone(),
             start: ts,
-        });
+        };
+        self.request_tool(thread, &call.call_id, request);
+    }
+
+    /// A call the provider ran (a web search, an image generation): requested and finished at
+    /// its record, which says how it went.
+    fn push_hosted_call(
+        &mut self,
+        thread: ThreadIx,
+        call: &HostedToolCall,
+        ts: Option<SystemTime>,
+    ) {
+        self.threads[thread.0].begin_output();
+        let request = |turn| ToolRequest {
+            turn,
+            name: call.name.clone(),
+            namespace: None,
+            item_type: call.item_type.clone(),
+            arguments: call.arguments.clone(),
+            start: ts,
+        };
+        if !self.request_tool(thread, &call.id, request) {
+            return;
+        }
+        let status = call.status.clone().unwrap_or_default();
+        let at = ts.or(self.threads[thread.0].last_ts).unwrap_or(UNIX_EPOCH);
+        if let Some(tool) = self.tools.get_mut(&call.id) {
+            tool.exec.status = call.status.clone();
+            tool.finish(at, status);
+        }
+        self.tool_finished(&call.id, Some(at));
+    }
+
+    /// Records a tool call's request in the thread's current turn; false (with a notice) when
+    /// there is no open turn or the call was recorded before.
+    fn request_tool(
+        &mut self,
+        thread: ThreadIx,
+        call_id: &str,
+        request: impl FnOnce(TurnIx) -> ToolRequest,
+    ) -> bool {
+        let current = self.threads[thread.0].current_turn;
+        let Some(turn) = current.filter(|ix| self.turns[ix.0].body_mut().is_some()) else {
+            self.notices
+                .push(Notice::ToolWithoutTurn(call_id.to_owned()));
+            return false;
+        };
+        if !self.tools_seen.insert(call_id.to_owned()) {
+            self.notices.push(Notice::Duplicate(call_id.to_owned()));
+            return false;
+        }
+        if let Some(body) = self.turns[turn.0].body_mut() {
+            body.tools.push(call_id.to_owned());
+        }
+        let tool = self
+            .tools
+            .entry(call_id.to_owned())
+            .or_insert_with(|| ToolCall::new(call_id));
+        tool.request(request(turn));
+        true
     }
 
     fn push_tool_output(

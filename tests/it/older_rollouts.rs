@@ -117,3 +117,143 @@ fn without_any_usage_no_span_reports_a_total_and_each_says_why() {
         );
     }
 }
+
+/// The shell recording as Codex Desktop writes it: no `task_started`, `turn_context`,
+/// `task_complete`, usage records or `item_completed` items.
+fn desktop_style(line: Value) -> Option<Value> {
+    let dropped = matches!(
+        kind(&line),
+        ("token_usage_record" | "turn_context", _)
+            | (
+                "event_msg",
+                "task_started" | "task_complete" | "token_count" | "item_completed"
+            )
+    );
+    (!dropped).then_some(line)
+}
+
+#[test]
+fn a_desktop_rollout_gets_its_turns_from_the_prompts_and_its_tools_with_no_usage() {
+    let outcome = replay_edited("resume", 1, desktop_style);
+    let turns: Vec<&SpanRecord> = outcome
+        .spans
+        .iter()
+        .filter(|s| s.name.starts_with("turn "))
+        .collect();
+    let recorded = replay_edited("resume", 1, Some);
+    let recorded_turns = recorded
+        .spans
+        .iter()
+        .filter(|s| s.name.starts_with("turn "));
+    assert_eq!(turns.len(), recorded_turns.count(), "one turn per prompt");
+    let tools = |spans: &[SpanRecord]| {
+        spans
+            .iter()
+            .filter(|s| s.name.starts_with("execute_tool"))
+            .count()
+    };
+    assert_eq!(tools(&outcome.spans), tools(&recorded.spans));
+    assert!(chats(&outcome.spans).is_empty());
+    for span in outcome
+        .spans
+        .iter()
+        .filter(|s| !s.name.starts_with("execute_tool"))
+    {
+        assert_eq!(
+            int(span, key::CODEX_USAGE_TOTAL_TOKENS),
+            None,
+            "{}",
+            span.name
+        );
+        assert_eq!(
+            text(span, key::CODEX_USAGE_UNKNOWN_REASON),
+            Some("not_recorded"),
+            "{}",
+            span.name
+        );
+    }
+    let prompts: Vec<Option<&str>> = turns
+        .iter()
+        .map(|t| text(t, key::CODEX_TURN_PROMPT))
+        .collect();
+    assert!(prompts.iter().all(Option::is_some), "{prompts:?}");
+}
+
+/// Inserts `extra` right after the first line for which `after` holds.
+fn insert_after(lines: Vec<Value>, after: impl Fn(&Value) -> bool, extra: Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut done = false;
+    for line in lines {
+        let hit = !done && after(&line);
+        out.push(line);
+        if hit {
+            let mut extra = extra.clone();
+            extra["timestamp"] = out.last().unwrap()["timestamp"].clone();
+            out.push(extra);
+            done = true;
+        }
+    }
+    out
+}
+
+#[test]
+fn a_web_search_the_provider_ran_is_a_tool_span_with_its_query() {
+    let search = serde_json::json!({
+        "type": "response_item",
+        "payload": {
+            "type": "web_search_call",
+            "id": "ws_0001",
+            "status": "completed",
+            "action": {"type": "search", "query": "rust otlp exporter"}
+        }
+    });
+    let outcome = crate::support::edited::replay_edited_lines("shell", |lines| {
+        insert_after(
+            lines,
+            |l| kind(l) == ("response_item", "reasoning"),
+            search.clone(),
+        )
+    });
+    let span = outcome
+        .spans
+        .iter()
+        .find(|s| s.name == "execute_tool web_search")
+        .expect("a web search span");
+    let arguments = text(span, key::TOOL_CALL_ARGUMENTS).unwrap_or_default();
+    assert!(arguments.contains("rust otlp exporter"), "{arguments}");
+    assert_eq!(text(span, key::TOOL_TYPE), Some("extension"));
+    assert_eq!(text(span, key::ERROR_TYPE), None);
+    let turn = outcome.spans.iter().find(|s| s.name == "turn 1").unwrap();
+    assert_eq!(span.parent_span_id, Some(turn.span_id));
+}
+
+#[test]
+fn an_exec_command_end_gives_the_exit_code_where_no_item_says_it() {
+    let outcome = crate::support::edited::replay_edited_lines("shell", |lines| {
+        let call_id = lines
+            .iter()
+            .find(|l| kind(l) == ("response_item", "function_call"))
+            .and_then(|l| l.pointer("/payload/call_id").cloned())
+            .unwrap();
+        let end = serde_json::json!({
+            "type": "event_msg",
+            "payload": {"type": "exec_command_end", "call_id": call_id, "exit_code": 3}
+        });
+        let lines: Vec<Value> = lines
+            .into_iter()
+            .filter(|l| kind(l) != ("event_msg", "item_completed"))
+            .collect();
+        insert_after(
+            lines,
+            |l| kind(l) == ("response_item", "function_call"),
+            end,
+        )
+    });
+    let span = outcome
+        .spans
+        .iter()
+        .find(|s| s.name.starts_with("execute_tool"))
+        .unwrap();
+    assert_eq!(int(span, key::CODEX_TOOL_EXIT_CODE), Some(3));
+    assert_eq!(text(span, key::ERROR_TYPE), Some("exit_code"));
+}

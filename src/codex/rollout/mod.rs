@@ -113,6 +113,9 @@ pub enum ResponseItem {
     },
     /// A tool call: `function_call`, `custom_tool_call` or `local_shell_call`.
     ToolCall(ToolCall),
+    /// A tool the provider ran itself (`web_search_call`, `image_generation_call`): the record
+    /// is the whole call, with no output record after it.
+    HostedToolCall(HostedToolCall),
     /// A tool's output as the model sees it.
     ToolOutput {
         /// The call it answers.
@@ -185,6 +188,21 @@ pub struct ToolCall {
     pub arguments: String,
 }
 
+/// A hosted tool call item.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostedToolCall {
+    /// `web_search_call`, `image_generation_call`.
+    pub item_type: String,
+    /// `web_search`, `image_generation`.
+    pub name: String,
+    /// The item id.
+    pub id: String,
+    /// What it was asked (the search action with its query; the image's revised prompt).
+    pub arguments: String,
+    /// `completed`, `failed`, …
+    pub status: Option<String>,
+}
+
 /// `event_msg` payloads.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -224,6 +242,16 @@ pub enum EventMsg {
         started_at_ms: Option<u64>,
         /// When it completed.
         completed_at_ms: Option<u64>,
+    },
+    /// How a command or a patch a tool call ran ended (`exec_command_end`,
+    /// `patch_apply_end`; releases before `item_completed` items).
+    CommandEnd {
+        /// The tool call.
+        call_id: String,
+        /// The command's exit code.
+        exit_code: Option<i64>,
+        /// `completed` or `failed`.
+        status: Option<String>,
     },
     /// Codex's running token count (all releases; the only usage older releases record).
     TokenCount {

@@ -27,7 +27,9 @@ struct PayloadKind<'a> {
 }
 
 /// `response_item` types codex-otel reads.
-const RESPONSE_KINDS: [&str; 8] = [
+const RESPONSE_KINDS: [&str; 10] = [
+    "web_search_call",
+    "image_generation_call",
     "message",
     "reasoning",
     "function_call",
@@ -39,7 +41,9 @@ const RESPONSE_KINDS: [&str; 8] = [
 ];
 
 /// `event_msg` types codex-otel reads.
-const EVENT_KINDS: [&str; 5] = [
+const EVENT_KINDS: [&str; 7] = [
+    "exec_command_end",
+    "patch_apply_end",
     "task_started",
     "task_complete",
     "turn_aborted",
@@ -179,8 +183,31 @@ fn response_item(payload: &Value) -> ResponseItem {
                 None => ResponseItem::Other(kind),
             }
         }
+        "web_search_call" | "image_generation_call" => match str_field(payload, "id") {
+            Some(id) => ResponseItem::HostedToolCall(HostedToolCall {
+                name: kind.trim_end_matches("_call").to_owned(),
+                arguments: hosted_arguments(payload),
+                status: str_field(payload, "status"),
+                item_type: kind,
+                id,
+            }),
+            None => ResponseItem::Other(kind),
+        },
         _ => ResponseItem::Other(kind),
     }
+}
+
+/// What a hosted call was asked: a search's action (with its query), an image's revised prompt.
+fn hosted_arguments(payload: &Value) -> String {
+    let asked = payload
+        .get("action")
+        .cloned()
+        .or_else(|| {
+            let prompt = payload.get("revised_prompt")?;
+            Some(serde_json::json!({ "revised_prompt": prompt }))
+        })
+        .unwrap_or_else(|| serde_json::json!({}));
+    asked.to_string()
 }
 
 fn event_msg(payload: &Value) -> EventMsg {
@@ -209,6 +236,17 @@ fn event_msg(payload: &Value) -> EventMsg {
             item: item(payload.get("item").unwrap_or(&Value::Null)),
             started_at_ms: u64_field(payload, "started_at_ms"),
             completed_at_ms: u64_field(payload, "completed_at_ms"),
+        },
+        ("exec_command_end" | "patch_apply_end", _) => match str_field(payload, "call_id") {
+            Some(call_id) => EventMsg::CommandEnd {
+                call_id,
+                exit_code: payload.get("exit_code").and_then(Value::as_i64),
+                status: payload
+                    .get("success")
+                    .and_then(Value::as_bool)
+                    .map(|ok| if ok { "completed" } else { "failed" }.to_owned()),
+            },
+            None => EventMsg::Other(kind),
         },
         ("token_count", _) => EventMsg::TokenCount {
             total: usage_at(payload, "/info/total_token_usage"),

@@ -21,7 +21,7 @@ pub(crate) use call::{call_start, settles, CallKey, CallPhase, CallPlace, ModelC
 use history::History;
 pub(crate) use run::{Run, RunPhase, RunStart};
 pub(crate) use tally::{ClosedTurn, Tally};
-pub(crate) use thread::{Conversation, Thread};
+pub(crate) use thread::{Conversation, Thread, TurnSource};
 pub(crate) use tool::{PermissionAsk, ToolCall, ToolRequest};
 pub(crate) use turn::{turn_end, RolloutEnd, Turn, TurnBody, TurnHooks, TurnPhase};
 pub(crate) use usage::{UnknownUsage, Usage};

@@ -25,6 +25,19 @@ impl Default for Conversation {
     }
 }
 
+/// What starts the thread's turns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum TurnSource {
+    /// No turn yet.
+    #[default]
+    Unknown,
+    /// `task_started` records (every Codex CLI release).
+    Tasks,
+    /// The user's prompts: rollouts with no `task_started` (Codex Desktop); each prompt starts
+    /// a turn that ends where the next one starts.
+    Prompts,
+}
+
 /// One rollout file.
 #[derive(Debug, Default)]
 pub(crate) struct Thread {
@@ -38,6 +51,8 @@ pub(crate) struct Thread {
     pub(crate) current_turn: Option<TurnIx>,
     /// Turns started so far.
     pub(crate) turn_count: u32,
+    /// What starts its turns.
+    pub(crate) turn_source: TurnSource,
     /// Model calls recorded so far.
     pub(crate) call_count: u64,
     /// Where its calls' usage comes from.

@@ -22,6 +22,14 @@ pub(crate) fn replay_edited(
     times: usize,
     edit: impl Fn(Value) -> Option<Value>,
 ) -> Outcome {
+    replay_edited_lines(name, |lines| {
+        let once: Vec<Value> = lines.into_iter().filter_map(&edit).collect();
+        (0..times).flat_map(|_| once.clone()).collect()
+    })
+}
+
+/// Replays scenario `name` with each rollout file's lines replaced by `edit(lines)`.
+pub(crate) fn replay_edited_lines(name: &str, edit: impl Fn(Vec<Value>) -> Vec<Value>) -> Outcome {
     let hooks = hooks(name);
     let session = hooks[0].event.common.session_id.clone();
     let mut machine = SessionMachine::new(&session, SessionConfig::default());
@@ -33,14 +41,11 @@ pub(crate) fn replay_edited(
     for thread in session_threads(&dir, &session, 3) {
         let path = thread.path.to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&thread.path).unwrap();
-        for _ in 0..times {
-            for raw in text.lines().filter(|l| !l.is_empty()) {
-                let Some(value) = edit(serde_json::from_str(raw).unwrap()) else {
-                    continue;
-                };
-                let line = RolloutLine::parse(value.to_string().as_bytes()).unwrap();
-                spans.extend(machine.push_rollout(&path, &line));
-            }
+        let lines = text.lines().filter(|l| !l.is_empty());
+        let values: Vec<Value> = lines.map(|l| serde_json::from_str(l).unwrap()).collect();
+        for value in edit(values) {
+            let line = RolloutLine::parse(value.to_string().as_bytes()).unwrap();
+            spans.extend(machine.push_rollout(&path, &line));
         }
     }
     spans.extend(machine.finish());
