@@ -58,14 +58,14 @@ mod tests {
     // Captured from codex-cli 0.169.0 (tests/codex/capture.py shell, 2026-12-04).
     const PRE_0169: &str = r#"{"session_id":"01a23f31-2c24-77f3-baf4-5bf7dae035b6","turn_id":"01a23f31-2c39-7682-8d0d-11a3b7593ff9","cwd":"/home/dev/project","transcript_path":"/home/dev/.codex/sessions/2026/12/04/rollout-2026-12-04T03-55-16-01a23f31-2c24-77f3-baf4-5bf7dae035b6.jsonl","model":"mock-model","hook_event_name":"PreModelRequest"}"#;
     const POST_0169: &str = r#"{"session_id":"01a23f31-2c24-77f3-baf4-5bf7dae035b6","turn_id":"01a23f31-2c39-7682-8d0d-11a3b7593ff9","cwd":"/home/dev/project","transcript_path":"/home/dev/.codex/sessions/2026/12/04/rollout-2026-12-04T03-55-16-01a23f31-2c24-77f3-baf4-5bf7dae035b6.jsonl","model":"mock-model","hook_event_name":"PostModelRequest","status":"completed","error":null,"token_usage":{"input_tokens":1348,"cached_input_tokens":674,"cache_write_input_tokens":0,"output_tokens":42,"reasoning_output_tokens":16,"total_tokens":1390}}"#;
-    /// Every payload of the 0.171 captures (tests/fixtures/codex-0.171/).
-    const FIXTURES_0171: [&str; 6] = [
-        include_str!("../../tests/fixtures/codex-0.171/shell/hooks.ndjson"),
-        include_str!("../../tests/fixtures/codex-0.171/parallel-tools/hooks.ndjson"),
-        include_str!("../../tests/fixtures/codex-0.171/compaction/hooks.ndjson"),
-        include_str!("../../tests/fixtures/codex-0.171/interrupt/hooks.ndjson"),
-        include_str!("../../tests/fixtures/codex-0.171/subagent/hooks.ndjson"),
-        include_str!("../../tests/fixtures/codex-0.171/model-error/hooks.ndjson"),
+    /// The 0.171 captures (tests/fixtures/codex-0.171/<scenario>/hooks.ndjson).
+    const SCENARIOS_0171: [&str; 6] = [
+        "shell",
+        "parallel-tools",
+        "compaction",
+        "interrupt",
+        "subagent",
+        "model-error",
     ];
 
     fn parse(line: &str) -> HookEvent {
@@ -74,10 +74,11 @@ mod tests {
 
     /// The model-request events of the 0.171 captures, in capture order.
     fn captured_0171() -> Vec<HookEvent> {
-        FIXTURES_0171
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/codex-0.171");
+        SCENARIOS_0171
             .iter()
-            .flat_map(|text| text.lines())
-            .map(parse)
+            .map(|name| std::fs::read_to_string(format!("{dir}/{name}/hooks.ndjson")).unwrap())
+            .flat_map(|text| text.lines().map(parse).collect::<Vec<_>>())
             .filter(|event| event.name().ends_with("ModelRequest"))
             .collect()
     }
