@@ -10,14 +10,15 @@
 #   make npm      pack the npm packages from the release build into target/npm
 #                 (scripts/build-npm.sh; the tests pack the debug build the same way)
 #   make wheel    build the Python wheel (maturin bin mode, release profile) into target/wheels
-#   make bench    release build + pinned Codex CLI, then benches/bench.py: hook cost inside real
+#   make bench    release build + the newest pinned Codex CLI, then benches/bench.py: hook cost in real
 #                 Codex, the hook process alone, daemon throughput and memory (a table on
 #                 stdout, JSON in target/bench/summary.json; reports targets, never fails on
 #                 them). Extra flags: make bench BENCH_ARGS="--only hook --hook-runs 2000"
 #
 # `make test` first runs .ci/install-receivers.sh (rotel, Arize Phoenix and the OTLP sink's
-# packages, in venvs under .work/; a no-op when they are current) and .ci/install-codex.sh (the
-# pinned Codex CLI under .work/codex; its path is passed to the tests as CODEX_BIN) and
+# packages, in venvs under .work/; a no-op when they are current) and .ci/install-codex.sh twice
+# (the pinned Codex CLIs under .work/codex-<version>: 0.171.0, passed to the tests as CODEX_BIN
+# and run by every live scenario, and 0.169.0, passed as CODEX_BIN_0169 and run by a smoke set) and
 # scripts/install-maturin.sh (maturin, which builds the Python wheel, in a venv under
 # .work/maturin; its path is passed as MATURIN_BIN). It then
 # runs `cargo package`, which checks what crates.io would get by compiling the packaged crate
@@ -43,9 +44,8 @@ receivers:
 	bash .ci/install-receivers.sh </dev/null
 
 test: receivers
-	codex_bin=""; \
-	if [ -f .ci/install-codex.sh ]; then codex_bin="$$(bash .ci/install-codex.sh </dev/null)"; fi; \
-	export CODEX_BIN="$$codex_bin"; \
+	export CODEX_BIN="$$(bash .ci/install-codex.sh </dev/null)"; \
+	export CODEX_BIN_0169="$$(CODEX_VERSION=0.169.0 bash .ci/install-codex.sh </dev/null)"; \
 	maturin_bin="$$(bash scripts/install-maturin.sh </dev/null)"; \
 	export MATURIN_BIN="$$maturin_bin"; \
 	$(CARGO) package --locked --allow-dirty; \

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# install-codex.sh: installs the pinned Codex CLI (npm @openai/codex) into a project-local prefix.
+# install-codex.sh: installs a pinned Codex CLI (npm @openai/codex) into a project-local prefix.
 #
 # Contract:
-# - Installs `@openai/codex@$CODEX_VERSION` (default 0.169.0) with npm into
-#   `$CODEX_PREFIX` (default `<repo>/.work/codex`, gitignored); needs only node + npm and the
-#   npm registry.
+# - Installs `@openai/codex@$CODEX_VERSION` with npm into `$CODEX_PREFIX` (default
+#   `<repo>/.work/codex-<version>`, gitignored); needs only node + npm and the npm registry.
+#   The tests run two versions: 0.171.0, the default (`CODEX_BIN=$(.ci/install-codex.sh)`), and
+#   0.169.0 (`CODEX_BIN_0169=$(CODEX_VERSION=0.169.0 .ci/install-codex.sh)`), as `make test`
+#   does. Each version has its own prefix, so both stay installed.
 # - Idempotent: when `$CODEX_PREFIX/node_modules/.bin/codex --version` already prints
 #   `codex-cli $CODEX_VERSION`, nothing is downloaded.
 # - On success prints exactly one line on stdout: the absolute path of the `codex` binary
@@ -12,9 +14,9 @@
 # - Exits non-zero if the installed binary does not report the pinned version.
 set -euo pipefail
 
-version="${CODEX_VERSION:-0.169.0}"
+version="${CODEX_VERSION:-0.171.0}"
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-prefix="${CODEX_PREFIX:-$repo_root/.work/codex}"
+prefix="${CODEX_PREFIX:-$repo_root/.work/codex-$version}"
 bin="$prefix/node_modules/.bin/codex"
 want="codex-cli $version"
 

@@ -4,14 +4,16 @@ Contract: ``run(binary, codex, root, runs)`` builds an isolated Codex sandbox un
 (``home/`` = CODEX_HOME, ``project/``, ``tmp/`` = TMPDIR), starts the scripted Responses mock
 (``tests/codex/mock_responses.py``), an in-process OTLP/HTTP-JSON receiver that keeps the
 ``codex.hooks.command`` spans Codex exports (``[otel] trace_exporter``), and the real
-codex-otel daemon on a private state directory. Every one of the 12 hook events gets one
+codex-otel daemon on a private state directory. Every one of the 14 hook events gets one
 matcher group with two command handlers, our hook and ``cat >/dev/null``, so both run
 concurrently for the same event in the same ``codex exec``, as Codex runs them. Our hook is
 the slim ``'<dir>/codex-otel-hook'`` beside ``binary`` (``benchlib.hook_binary``), the command
 ``codex-otel install`` registers when it is installed; the daemon is ``binary``.
 
-Each run is ``codex exec`` of the mock's SHELL script (six events: SessionStart,
-UserPromptSubmit, PreToolUse, PostToolUse, Stop, SessionEnd). The handlers' order in the group
+Each run is ``codex exec`` of the mock's SHELL script (ten hook calls: SessionStart,
+UserPromptSubmit, PreToolUse, PostToolUse, Stop, SessionEnd, and PreModelRequest and
+PostModelRequest around each of its two model requests; the two handlers of one call are told
+from another call of the same event by their start times). The handlers' order in the group
 alternates between runs, and a span's ``hook.display_order`` (lowest = first handler of the
 group) says which handler it timed. That mapping is checked first by a calibration run whose
 first handler sleeps 100 ms. One discarded warm-up run precedes the measured ones. After each
@@ -51,15 +53,20 @@ HOOK_EVENTS = (
     ("Stop", False),
     ("Interrupt", False),
     ("SessionEnd", False),
+    ("PreModelRequest", False),
+    ("PostModelRequest", False),
 )
-SHELL_EVENTS = (
-    "SessionStart",
-    "UserPromptSubmit",
-    "PreToolUse",
-    "PostToolUse",
-    "Stop",
-    "SessionEnd",
-)
+# How many times a SHELL run fires each event.
+SHELL_EVENTS = {
+    "SessionStart": 1,
+    "UserPromptSubmit": 1,
+    "PreModelRequest": 2,
+    "PostModelRequest": 2,
+    "PreToolUse": 1,
+    "PostToolUse": 1,
+    "Stop": 1,
+    "SessionEnd": 1,
+}
 CAT = "cat >/dev/null"
 MARKER_SECONDS = 0.1
 EXEC_TIMEOUT = 60.0
@@ -128,9 +135,10 @@ class ReceiverHandler(BaseHTTPRequestHandler):
         self.wfile.write(b"{}")
 
 
-def hook_spans(request: dict[str, Any]) -> list[tuple[str, int, float]]:
+def hook_spans(request: dict[str, Any]) -> list[tuple[str, int, int, float]]:
     """The ``codex.hooks.command`` spans of one OTLP JSON export request; ValueError when one
-    of them did not complete (a hook that failed fast must not pass for a fast hook)."""
+    of them did not complete (a hook that failed fast must not pass for a fast hook). Each is
+    (event, display order, start ns, duration ms)."""
     found = []
     for resource in request.get("resourceSpans", []):
         for scope in resource.get("scopeSpans", []):
@@ -138,11 +146,12 @@ def hook_spans(request: dict[str, Any]) -> list[tuple[str, int, float]]:
                 if span.get("name") != "codex.hooks.command":
                     continue
                 attrs = {a["key"]: next(iter(a["value"].values())) for a in span["attributes"]}
-                ns = int(span["endTimeUnixNano"]) - int(span["startTimeUnixNano"])
+                start = int(span["startTimeUnixNano"])
+                ns = int(span["endTimeUnixNano"]) - start
                 if attrs.get("hook.command_outcome") != "completed":
                     raise ValueError(f"a hook did not complete: {attrs}")
                 event = str(attrs["hook.event_name"])
-                found.append((event, int(attrs["hook.display_order"]), ns / 1e6))
+                found.append((event, int(attrs["hook.display_order"]), start, ns / 1e6))
     return found
 
 
@@ -229,7 +238,7 @@ class Sandbox:
         wall = time.perf_counter() - started
         if done.returncode != 0:
             raise RuntimeError(f"codex exec failed ({done.returncode}):\n{done.stderr}")
-        expected = 2 * len(SHELL_EVENTS)
+        expected = 2 * sum(SHELL_EVENTS.values())
         receiver = self.receiver
         poll("Codex's hook spans", SPANS_TIMEOUT, lambda: receiver.count() >= expected or None)
         return wall, by_position(receiver.take())
@@ -255,24 +264,31 @@ def start_mock(directory: Path) -> subprocess.Popen[bytes]:
     return mock
 
 
-def by_position(spans: list[tuple[str, int, float]]) -> dict[str, list[float]]:
-    """Per event, the two durations ordered by display order; raises unless the run fired
-    exactly the SHELL events, each with two spans."""
-    per_event: dict[str, list[tuple[int, float]]] = {}
-    for event, order, duration in spans:
-        per_event.setdefault(event, []).append((order, duration))
-    if sorted(per_event) != sorted(SHELL_EVENTS) or any(len(v) != 2 for v in per_event.values()):
+def by_position(spans: list[tuple[str, int, int, float]]) -> dict[str, list[list[float]]]:
+    """Per event, per call of it (in start order), the two durations ordered by display order;
+    raises unless the run fired exactly the SHELL events, each call with two spans."""
+    per_event: dict[str, list[tuple[int, int, float]]] = {}
+    for event, order, start, duration in spans:
+        per_event.setdefault(event, []).append((start, order, duration))
+    counts = {e: len(v) for e, v in per_event.items()}
+    if counts != {e: 2 * n for e, n in SHELL_EVENTS.items()}:
         raise RuntimeError(f"unexpected hook spans: {sorted(spans)}")
-    return {e: [d for _, d in sorted(v)] for e, v in per_event.items()}
+    calls: dict[str, list[list[float]]] = {}
+    for event, timed in per_event.items():
+        timed.sort()
+        pairs = [sorted(timed[i : i + 2], key=lambda t: t[1]) for i in range(0, len(timed), 2)]
+        calls[event] = [[d for _, _, d in pair] for pair in pairs]
+    return calls
 
 
 def calibrate(sandbox: Sandbox) -> None:
     """Checks that the lowest display order is the first handler of a group."""
     sandbox.configure([f"sleep {MARKER_SECONDS}; {CAT}", CAT])
     _, durations = sandbox.exec_shell()
-    for event, (first, second) in durations.items():
-        if not (first >= MARKER_SECONDS * 1000 > second):
-            raise RuntimeError(f"display order does not follow handler order on {event}")
+    for event, calls in durations.items():
+        for first, second in calls:
+            if not (first >= MARKER_SECONDS * 1000 > second):
+                raise RuntimeError(f"display order does not follow handler order on {event}")
 
 
 def run(binary: Path, codex: Path, root: Path, runs: int) -> dict[str, Any]:
@@ -294,12 +310,13 @@ def run(binary: Path, codex: Path, root: Path, runs: int) -> dict[str, Any]:
                 sandbox.configure([ours, CAT] if index % 2 == 0 else [CAT, ours])
                 wall, durations = sandbox.exec_shell()
                 walls.append(wall)
-                for event, values in durations.items():
-                    timed = dict(zip(names, values, strict=True))
-                    for name, value in timed.items():
-                        samples[name].append(value)
-                        per_event.setdefault(event, {"ours": [], "cat": []})[name].append(value)
-                    paired.append(timed["ours"] - timed["cat"])
+                for event, calls in durations.items():
+                    for values in calls:
+                        timed = dict(zip(names, values, strict=True))
+                        for name, value in timed.items():
+                            samples[name].append(value)
+                            per_event.setdefault(event, {"ours": [], "cat": []})[name].append(value)
+                        paired.append(timed["ours"] - timed["cat"])
         finally:
             sandbox.close()
         daemon.flush()

@@ -29,7 +29,7 @@ pub enum Command {
     Status(StatusArgs),
     /// Ask the daemon to drain and exit.
     Stop,
-    /// Register the codex-otel hook for all 12 events in `$CODEX_HOME/hooks.json`.
+    /// Register the codex-otel hook for all 14 events in `$CODEX_HOME/hooks.json`.
     Install(InstallArgs),
     /// Remove what `install` added to `$CODEX_HOME/hooks.json`.
     Uninstall(InstallArgs),

@@ -12,7 +12,7 @@
 //!   location, else exactly why not and what to set ([`state`]).
 //! - Daemon (when one runs): a session stuck reading, or waiting for its route or credentials
 //!   ([`sessions`]).
-//! - Hooks: codex-otel is registered with Codex (`hooks.json` or the plugin) for all 12 events,
+//! - Hooks: codex-otel is registered with Codex (`hooks.json` or the plugin) for all 14 events,
 //!   its binary exists, the hooks are trusted, and not registered twice ([`hooks`]); the
 //!   plugin's launcher finds a binary and left no "no binary" line in its log ([`launcher`]).
 //! - trace-codex compatibility: codex-otel's `config.json` (the keys it sets, or why it is

@@ -1,4 +1,4 @@
-//! `codex-otel install` and `uninstall`: register the codex-otel hook for all 12 Codex hook
+//! `codex-otel install` and `uninstall`: register the codex-otel hook for all 14 Codex hook
 //! events in Codex's user-layer `$CODEX_HOME/hooks.json`, or remove exactly that registration.
 //! (The plugin under `plugin/` is the other way to install the same hooks.)
 //!
@@ -74,9 +74,10 @@ impl EventHook {
     }
 }
 
-/// Every hook event of Codex CLI 0.169, in the order a session fires them; codex-otel
-/// records all of them. `plugin/hooks/hooks.json` registers the same set (a test checks it).
-pub const EVENTS: [EventHook; 12] = [
+/// Every hook event of Codex CLI 0.169 and 0.171: the 12 documented ones in the order a session
+/// fires them, then the two that fire around every model request; codex-otel records all of
+/// them. `plugin/hooks/hooks.json` registers the same set (a test checks it).
+pub const EVENTS: [EventHook; 14] = [
     EventHook::new("SessionStart", Some("*"), 10),
     EventHook::new("UserPromptSubmit", None, 10),
     EventHook::new("PreToolUse", Some("*"), 10),
@@ -89,6 +90,8 @@ pub const EVENTS: [EventHook; 12] = [
     EventHook::new("Stop", None, 15),
     EventHook::new("Interrupt", None, 3),
     EventHook::new("SessionEnd", None, 3),
+    EventHook::new("PreModelRequest", None, 10),
+    EventHook::new("PostModelRequest", None, 10),
 ];
 
 /// Printed after every install: Codex skips hooks nobody trusted, silently.
@@ -343,7 +346,7 @@ fn write_atomically(target: &Path, bytes: &[u8]) -> io::Result<()> {
     written
 }
 
-/// A hooks file, checked where codex-otel edits it (the 12 events of [`EVENTS`]).
+/// A hooks file, checked where codex-otel edits it (the 14 events of [`EVENTS`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 struct HooksFile(Map<String, Value>);
 
@@ -470,14 +473,14 @@ mod tests {
         );
         assert_eq!(root["hooks"]["SessionEnd"][0]["hooks"][0]["timeout"], 3);
         let ours = EVENTS.iter().filter(|e| root["hooks"][e.event].is_array());
-        assert_eq!(ours.count(), 12);
+        assert_eq!(ours.count(), 14);
     }
 
     #[test]
     fn uninstall_after_install_gives_back_the_original_document() {
         let mut hooks = file(user_file());
         hooks.add(OURS);
-        assert_eq!(hooks.remove_ours(OURS), 12);
+        assert_eq!(hooks.remove_ours(OURS), 14);
         assert_eq!(hooks, file(user_file()));
         assert_eq!(hooks.remove_ours(OURS), 0);
     }
@@ -486,7 +489,7 @@ mod tests {
     fn an_earlier_install_with_another_binary_is_recognised_as_ours() {
         let mut hooks = HooksFile::default();
         hooks.add("'/old/place/codex-otel' hook");
-        assert_eq!(hooks.remove_ours(OURS), 12);
+        assert_eq!(hooks.remove_ours(OURS), 14);
         assert_eq!(hooks.0["hooks"], json!({}));
     }
 
@@ -495,10 +498,10 @@ mod tests {
         const SLIM: &str = "'/opt/codex-otel-hook'";
         let mut hooks = file(user_file());
         hooks.add(OURS);
-        assert_eq!(hooks.remove_ours(SLIM), 12);
+        assert_eq!(hooks.remove_ours(SLIM), 14);
         hooks.add(SLIM);
         assert_eq!(hooks.0["hooks"]["Stop"][1]["hooks"][0]["command"], SLIM);
-        assert_eq!(hooks.remove_ours(OURS), 12);
+        assert_eq!(hooks.remove_ours(OURS), 14);
         assert_eq!(hooks, file(user_file()));
     }
 

@@ -1,9 +1,11 @@
-//! Hook payloads: the JSON object Codex writes to a hook's stdin, for each of the 12 events.
+//! Hook payloads: the JSON object Codex writes to a hook's stdin, for each of the 14 events
+//! (the 12 documented ones plus PreModelRequest and PostModelRequest, see [`super::model_request`]).
 //!
 //! Parsing is tolerant: fields Codex may omit are `Option`s, unknown fields are ignored and an
 //! unknown `hook_event_name` becomes [`HookKind::Other`]. Only a payload that is not a JSON
 //! object, or has no usable `session_id`, is an error.
 
+pub use super::model_request::{ModelRequest, ModelRequestResult};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -103,6 +105,10 @@ pub enum HookKind {
     },
     /// The running turn was interrupted.
     Interrupt,
+    /// A request to the model API is about to be sent.
+    PreModelRequest(ModelRequest),
+    /// A request to the model API finished (completed, failed or cancelled).
+    PostModelRequest(ModelRequestResult),
     /// An event this version does not know.
     Other {
         /// Its `hook_event_name`.
@@ -191,6 +197,8 @@ impl HookEvent {
                 last_assistant_message: text("last_assistant_message"),
             },
             "Interrupt" => HookKind::Interrupt,
+            "PreModelRequest" => HookKind::PreModelRequest(lenient(&value)),
+            "PostModelRequest" => HookKind::PostModelRequest(lenient(&value)),
             _ => HookKind::Other { name },
         };
         Ok(HookEvent { common, kind })
@@ -211,6 +219,8 @@ impl HookEvent {
             HookKind::SubagentStop { .. } => "SubagentStop",
             HookKind::Stop { .. } => "Stop",
             HookKind::Interrupt => "Interrupt",
+            HookKind::PreModelRequest(_) => "PreModelRequest",
+            HookKind::PostModelRequest(_) => "PostModelRequest",
             HookKind::Other { name } => name,
         }
     }

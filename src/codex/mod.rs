@@ -1,4 +1,4 @@
-//! Codex's vocabulary: typed, version-tolerant parsing of what Codex 0.169 emits.
+//! Codex's vocabulary: typed, version-tolerant parsing of what Codex 0.169 and 0.171 emit.
 //!
 //! Hook payloads ([`hook_event`]) and rollout transcript lines ([`rollout`]) are parsed into
 //! plain data with no state and no I/O; [`tail`] reads rollout files incrementally. Unknown
@@ -7,6 +7,7 @@
 
 pub mod discover;
 pub mod hook_event;
+pub mod model_request;
 pub mod rollout;
 pub mod tail;
 

@@ -1,7 +1,7 @@
 //! Whether Codex will run codex-otel's hooks: registered in `$CODEX_HOME/hooks.json` (by
 //! `codex-otel install`) or by the plugin (installed under
 //! `$CODEX_HOME/plugins/cache/codex-otel/codex-otel/<version>/`, enabled in `config.toml`),
-//! for which of the 12 events, with which binary, and trusted in `[hooks.state]` of
+//! for which of the 14 events, with which binary, and trusted in `[hooks.state]` of
 //! `$CODEX_HOME/config.toml`.
 //!
 //! Trust keys are Codex's: `<$CODEX_HOME>/hooks.json:<event_snake>:<group>:<handler>` for
@@ -350,7 +350,7 @@ mod tests {
         );
         assert_eq!(found.handlers[0].key, key("pre_tool_use"));
         assert_eq!(found.binary.as_deref(), Some(Path::new(BIN)));
-        assert_eq!(found.missing_events().len(), 9);
+        assert_eq!(found.missing_events().len(), 11);
     }
 
     #[test]

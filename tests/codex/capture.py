@@ -6,13 +6,13 @@ Contract (Python 3.11 standard library only):
     tests/codex/capture.py <scenario> [--out DIR] [--codex PATH] [--work DIR]
 
 - ``<scenario>`` is a key of ``scenarios.SCENARIOS``. ``--out`` defaults to
-  ``tests/fixtures/codex-0.169/<scenario>``; ``--codex`` to ``$CODEX_BIN`` or
-  ``.work/codex/node_modules/.bin/codex``; ``--work`` (scratch, recreated) to
+  ``tests/fixtures/codex-<major>.<minor>/<scenario>`` for the version ``codex --version``
+  reports; ``--codex`` to ``$CODEX_BIN`` or ``.work/codex-0.171.0/node_modules/.bin/codex``; ``--work`` (scratch, recreated) to
   ``~/.cache/codex-otel-capture/<scenario>``: outside any git repository (Codex would
   record the enclosing repository in ``session_meta.git``) and outside the system temp dir
   (Codex warns that it will not create helper binaries for a ``CODEX_HOME`` there).
 - It starts the mock, writes ``$CODEX_HOME/config.toml`` (mock provider, no network, one
-  capture handler for each of the 12 hook events plus the scenario's own handlers), runs
+  capture handler for each of the 14 hook events plus the scenario's own handlers), runs
   ``codex exec --dangerously-bypass-hook-trust --skip-git-repo-check <flags> <prompt>`` in an
   empty workspace with stdin from /dev/null and a timeout (SIGINT once the mock has received the
   HANG request, or once the SLEEP command has created ``tool-started``, for the interrupt
@@ -53,6 +53,7 @@ WAIT_SECONDS = 20.0
 HOME_ALIAS, PROJECT_ALIAS, TMP_ALIAS = "/home/dev/.codex", "/home/dev/project", "/home/dev/tmp"
 
 # One capture handler per event; the tool events get matcher "*", as in the shared fixtures.
+# PreModelRequest and PostModelRequest fire around every model request (0.169 and later).
 EVENTS = [
     ("SessionStart", None, 30),
     ("UserPromptSubmit", None, 30),
@@ -66,6 +67,8 @@ EVENTS = [
     ("Stop", None, 30),
     ("Interrupt", None, 3),
     ("SessionEnd", None, 3),
+    ("PreModelRequest", None, 30),
+    ("PostModelRequest", None, 30),
 ]
 
 
@@ -272,6 +275,19 @@ def write_fixture(run: Run, out: Path) -> None:
         path.write_text(text, encoding="utf-8")
 
 
+def codex_version(codex: Path) -> str:
+    """What ``codex --version`` prints, e.g. ``codex-cli 0.171.0``."""
+    return subprocess.run(
+        [str(codex), "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def fixture_root(version: str) -> Path:
+    """``tests/fixtures/codex-<major>.<minor>`` for a ``codex --version`` line."""
+    major, minor = version.removeprefix("codex-cli ").split(".")[:2]
+    return REPO / "tests/fixtures" / f"codex-{major}.{minor}"
+
+
 def write_source(run: Run, out: Path) -> None:
     """(Re)writes out/SOURCE.md from the fixture and the run facts saved in the work dir."""
     facts = json.loads((run.work / "run.json").read_text(encoding="utf-8"))
@@ -284,6 +300,7 @@ def write_source(run: Run, out: Path) -> None:
         facts["wall"],
         facts["version"],
         stderr,
+        len(facts.get("events", EVENTS[:12])),
     )
 
 
@@ -295,7 +312,9 @@ def main() -> int:
     parser.add_argument(
         "--codex",
         type=Path,
-        default=Path(os.environ.get("CODEX_BIN", REPO / ".work/codex/node_modules/.bin/codex")),
+        default=Path(
+            os.environ.get("CODEX_BIN", REPO / ".work/codex-0.171.0/node_modules/.bin/codex")
+        ),
     )
     parser.add_argument(
         "--source-only",
@@ -304,7 +323,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     scenario = SCENARIOS[args.scenario]
-    out = args.out or REPO / "tests/fixtures/codex-0.169" / scenario.name
+    version = codex_version(args.codex)
+    out = args.out or fixture_root(version) / scenario.name
     work = args.work or Path.home() / ".cache/codex-otel-capture" / scenario.name
     run = Run(scenario, work.resolve(), args.codex)
     if not args.source_only:
@@ -313,10 +333,8 @@ def main() -> int:
             status, wall = run.run_codex()
         finally:
             run.stop_mock()
-        version = subprocess.run(
-            [str(args.codex), "--version"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        facts = {"status": status, "wall": wall, "version": version}
+        events = [event for event, _, _ in EVENTS]
+        facts = {"status": status, "wall": wall, "version": version, "events": events}
         (run.work / "run.json").write_text(json.dumps(facts), encoding="utf-8")
         write_fixture(run, out)
         print(

@@ -5,7 +5,8 @@ selects the mock's script (see mock_responses.py). ``extra_hooks`` are handler g
 after the 12 capture handlers (their payloads are not captured). ``interrupt_after`` is empty,
 ``"hang-request"`` (SIGINT once the mock logged the HANG request) or ``"tool-started"`` (SIGINT
 once the SLEEP command created ``tool-started`` in the workspace). ``notes`` is the
-hand-written account of what the capture showed, pasted into SOURCE.md under "What happened".
+hand-written account of what the 0.169 capture showed, pasted into SOURCE.md under "What
+happened"; ``notes_0171`` is the same for the 0.171 capture (``notes_for`` picks by version).
 """
 
 from __future__ import annotations
@@ -39,11 +40,29 @@ class Scenario:
     extra_hooks_doc: str = ""
     interrupt_after: str = ""
     notes: str = ""
+    notes_0171: str = ""
+
+
+def notes_for(scenario: Scenario, version: str) -> str:
+    """The scenario's notes for a ``codex --version`` line (``codex-cli 0.171.0``)."""
+    if version.removeprefix("codex-cli ").startswith("0.171."):
+        return scenario.notes_0171
+    return scenario.notes
 
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in [
+        Scenario(
+            name="shell",
+            title="one `codex exec` with one shell tool call",
+            prompt="please run echo hello",
+        ),
+        Scenario(
+            name="subagent",
+            title="one `codex exec` that spawns a sub-agent and waits for it",
+            prompt="SPAWN a helper agent please",
+        ),
         Scenario(
             name="compaction",
             title="auto compaction in the middle of a turn",

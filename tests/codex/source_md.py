@@ -1,9 +1,10 @@
 """source_md.py: writes a fixture's SOURCE.md from the captured files, in the shared style.
 
-Contract: ``write_source_md(out, scenario, argv, status, wall, version, stderr)`` reads
+Contract: ``write_source_md(out, scenario, argv, status, wall, version, stderr, events)`` reads
 ``hooks.ndjson``, ``model-calls.json`` and ``rollouts/`` from ``out`` (already path-rewritten)
-and writes ``out/SOURCE.md``: what happened (command, ids, the scenario's hand-written notes,
-hook sequence, rollout summary, model calls) and how it was produced.
+and writes ``out/SOURCE.md``: what happened (command, ids, the scenario's hand-written notes
+for that Codex version, hook sequence, rollout summary, model calls) and how it was produced
+(``events`` = how many hook events had a capture handler).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from scenarios import Scenario
+from scenarios import Scenario, notes_for
 
 # Record kinds worth naming in the rollout summary (top-level type, or event_msg payload type).
 NOTABLE = (
@@ -35,7 +36,7 @@ def event_label(p: dict[str, Any]) -> str:
     name = p.get("hook_event_name", "?")
     detail = [
         f"`{k}:{json.dumps(p[k])}`"
-        for k in ("source", "tool_name", "trigger", "stop_hook_active", "reason")
+        for k in ("source", "tool_name", "trigger", "stop_hook_active", "reason", "kind", "status")
         if k in p and not (name.startswith("Subagent") and k == "stop_hook_active")
     ]
     child = " [child]" if "agent_id" in p and not name.startswith("Subagent") else ""
@@ -81,7 +82,9 @@ def call_line(c: dict[str, Any]) -> str:
     return f"- `{c['response_id']}` ({details}), thread `{c['thread_id']}`, turn `{c['turn_id']}`"
 
 
-def what_happened(out: Path, scenario: Scenario, argv: list[str], stderr: str) -> list[str]:
+def what_happened(
+    out: Path, scenario: Scenario, argv: list[str], stderr: str, version: str
+) -> list[str]:
     hooks = [
         json.loads(line)
         for line in (out / "hooks.ndjson").read_text(encoding="utf-8").splitlines()
@@ -102,8 +105,9 @@ def what_happened(out: Path, scenario: Scenario, argv: list[str], stderr: str) -
         if tokens
         else "- Codex printed no `tokens used` line."
     )
-    if scenario.notes:
-        body += ["", scenario.notes.strip()]
+    notes = notes_for(scenario, version)
+    if notes:
+        body += ["", notes.strip()]
     body += ["", f"Hook events ({len(hooks)}): " + " → ".join(event_label(h) for h in hooks) + "."]
     body += ["", "Rollouts:", *rollout_summary(out)]
     if calls:
@@ -114,7 +118,7 @@ def what_happened(out: Path, scenario: Scenario, argv: list[str], stderr: str) -
     return body
 
 
-def produced(scenario: Scenario, version: str) -> list[str]:
+def produced(scenario: Scenario, version: str, events: int) -> list[str]:
     extra = f" {scenario.extra_hooks_doc}" if scenario.extra_hooks_doc else ""
     interrupt = {
         "": "",
@@ -141,7 +145,7 @@ x86_64 Linux musl binary, installed by `.ci/install-codex.sh`) ran offline again
   `sandbox_mode = "danger-full-access"`, `check_for_update_on_startup = false`,
   `chatgpt_base_url` = the mock's `/backend-api` and `[analytics] enabled = false`. No `[otel]`
   section.
-- `[hooks]` in that `config.toml` declared one command handler for each of the 12 events
+- `[hooks]` in that `config.toml` declared one command handler for each of the {events} events
   (matcher `"*"` on the tool events; timeout 30 s, 3 s for SessionEnd and Interrupt). Each
   handler ran `cat > <dir>/$(date +%s%N)-$$.json`, so every payload got its own file named by
   the time its handler started.{extra}
@@ -189,6 +193,7 @@ def write_source_md(
     wall: float,
     version: str,
     stderr: str,
+    events: int,
 ) -> None:
     """Writes out/SOURCE.md for one captured scenario."""
     doc = [
@@ -199,11 +204,11 @@ def write_source_md(
         "",
         "## What happened",
         "",
-        *what_happened(out, scenario, argv, stderr),
+        *what_happened(out, scenario, argv, stderr, version),
         "",
         "## How it was produced",
         "",
-        *produced(scenario, version),
+        *produced(scenario, version, events),
         "",
         "## Files",
         "",

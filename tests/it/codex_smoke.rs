@@ -1,9 +1,10 @@
-//! The real Codex CLI 0.169 end to end against the scripted Responses mock: which hooks fire in
-//! which order, what the rollout records per model call, how resume, compaction and plugin hooks
-//! behave. These pin the harness (`support::codex`) and the Codex behaviour codex-otel relies
+//! The real Codex CLI end to end against the scripted Responses mock (0.171, and 0.169 for the
+//! shell run): which hooks fire in which order, what the rollout records per model call, how
+//! resume, compaction and plugin hooks behave. These pin the harness (`support::codex`) and the Codex behaviour codex-otel relies
 //! on; each test skips with a printed reason when Codex is not installed.
 
-use crate::support::codex::{read_captures, CodexRun, CodexSandbox};
+use crate::support::codex::{read_captures, CodexRun, CodexSandbox, CodexVersion};
+use crate::support::model_requests::assert_every_model_request_journaled;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -12,11 +13,13 @@ use std::time::Duration;
 /// Generous bound for one `codex exec` (about a second when healthy).
 const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// `hook_event_name` of each payload, in order.
+/// `hook_event_name` of each payload, in order, except PreModelRequest and PostModelRequest
+/// (checked apart: their handlers race with the tool hooks).
 fn event_names(hooks: &[Value]) -> Vec<&str> {
     hooks
         .iter()
         .map(|h| h["hook_event_name"].as_str().unwrap_or("?"))
+        .filter(|name| !name.ends_with("ModelRequest"))
         .collect()
 }
 
@@ -50,7 +53,16 @@ fn run_exec(sandbox: &CodexSandbox, prompt: &str) -> Result<CodexRun> {
 
 #[test]
 fn a_shell_exec_fires_six_hooks_and_records_one_usage_record_per_model_call() -> Result<()> {
-    let Some(sandbox) = CodexSandbox::start()? else {
+    shell_exec_hooks_and_usage_records(CodexVersion::V0171)
+}
+
+#[test]
+fn on_codex_0169_a_shell_exec_fires_six_hooks_and_one_usage_record_per_model_call() -> Result<()> {
+    shell_exec_hooks_and_usage_records(CodexVersion::V0169)
+}
+
+fn shell_exec_hooks_and_usage_records(version: CodexVersion) -> Result<()> {
+    let Some(sandbox) = CodexSandbox::start_on(version)? else {
         return Ok(());
     };
     sandbox.add_capture_hooks()?;
@@ -81,8 +93,16 @@ fn a_shell_exec_fires_six_hooks_and_records_one_usage_record_per_model_call() ->
             "{hook}"
         );
     }
-    assert_eq!(hooks[2]["tool_name"], "Bash");
-    assert_eq!(hooks[3]["tool_response"], "hello\n");
+    let named = |name: &str| hooks.iter().find(|h| h["hook_event_name"] == name);
+    assert_eq!(
+        named("PreToolUse").context("PreToolUse")?["tool_name"],
+        "Bash"
+    );
+    assert_eq!(
+        named("PostToolUse").context("PostToolUse")?["tool_response"],
+        "hello\n"
+    );
+    assert_every_model_request_journaled(&hooks, &sandbox.mock().model_calls()?, version);
     assert!(run.stdout.contains("hello"), "stdout: {}", run.stdout);
 
     let records = single_rollout(&sandbox)?;

@@ -234,7 +234,9 @@ async fn hooks_not_registered_untrusted_or_pointing_at_a_missing_binary_are_prob
     let report = check(&offline(home.path())).await;
     let texts = hook_texts(&report);
     assert!(
-        texts.contains("10 of 12 events; missing Interrupt, SessionEnd"),
+        texts.contains(
+            "10 of 14 events; missing Interrupt, SessionEnd, PreModelRequest, PostModelRequest"
+        ),
         "{texts}"
     );
     assert!(
@@ -284,7 +286,7 @@ async fn trusted_hooks_for_every_event_pass() {
     let registration = report.hooks.hooks_json.as_ref().expect("registered");
     assert_eq!(
         registration.count(Trust::Trusted),
-        12,
+        14,
         "{}",
         report.render()
     );

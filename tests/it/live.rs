@@ -1,9 +1,10 @@
 //! Live tracing of the real Codex CLI: the codex-otel plugin installed from this checkout as a
 //! user would (or the hooks `codex-otel install` writes), the daemon the hook starts, and the
 //! spans it delivers to a real receiver, checked against the mock's ground truth for every
-//! scenario the issue names.
+//! scenario the issue names. Every scenario runs on Codex 0.171; the `on_codex_0169_` tests
+//! run a cheap smoke set (shell, sub-agent, `install` into hooks.json) on 0.169.
 
-use crate::support::codex::{CodexRun, CodexSandbox, Exec};
+use crate::support::codex::{CodexRun, CodexSandbox, CodexVersion, Exec};
 use crate::support::fixtures::ModelCall;
 use crate::support::receivers::{Phoenix, Sink, SinkSpec, BT_API_KEY, BT_PROJECT};
 use anyhow::{Context, Result};
@@ -30,12 +31,18 @@ pub(crate) struct Live {
 }
 
 impl Live {
+    /// A live setup on the newest Codex.
     pub(crate) fn start() -> Result<Option<Self>> {
+        Self::start_on(CodexVersion::V0171)
+    }
+
+    /// A live setup on Codex `version`; `Ok(None)` when the test must skip.
+    pub(crate) fn start_on(version: CodexVersion) -> Result<Option<Self>> {
         let runtime = tokio::runtime::Runtime::new()?;
         let Some(sink) = runtime.block_on(Sink::start(&SinkSpec::braintrust()))? else {
             return Ok(None);
         };
-        let Some(sandbox) = CodexSandbox::start()? else {
+        let Some(sandbox) = CodexSandbox::start_on(version)? else {
             return Ok(None);
         };
         let checkout = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -255,7 +262,16 @@ fn traced(live: &Live, exec: Exec<'_>) -> Result<(String, Vec<Value>)> {
 #[test]
 fn installed_in_hooks_json_with_nothing_configured_a_session_lands_in_the_local_store() -> Result<()>
 {
-    let Some(sandbox) = CodexSandbox::start()? else {
+    session_lands_in_the_local_store(CodexVersion::V0171)
+}
+
+#[test]
+fn on_codex_0169_installed_in_hooks_json_a_session_lands_in_the_local_store() -> Result<()> {
+    session_lands_in_the_local_store(CodexVersion::V0169)
+}
+
+fn session_lands_in_the_local_store(version: CodexVersion) -> Result<()> {
+    let Some(sandbox) = CodexSandbox::start_on(version)? else {
         return Ok(());
     };
     let state = tempfile::tempdir()?;
@@ -296,7 +312,16 @@ fn installed_in_hooks_json_with_nothing_configured_a_session_lands_in_the_local_
 
 #[test]
 fn a_shell_call_is_one_exact_trace_at_the_braintrust_endpoint() -> Result<()> {
-    let Some(live) = Live::start()? else {
+    shell_call_trace(CodexVersion::V0171)
+}
+
+#[test]
+fn on_codex_0169_a_shell_call_is_one_exact_trace_at_the_braintrust_endpoint() -> Result<()> {
+    shell_call_trace(CodexVersion::V0169)
+}
+
+fn shell_call_trace(version: CodexVersion) -> Result<()> {
+    let Some(live) = Live::start_on(version)? else {
         return Ok(());
     };
     let (session, spans) = traced(&live, live.exec("please run echo hello"))?;
@@ -332,7 +357,16 @@ fn a_resumed_session_continues_its_trace_without_duplicates() -> Result<()> {
 
 #[test]
 fn a_sub_agent_is_traced_under_its_spawn_call() -> Result<()> {
-    let Some(live) = Live::start()? else {
+    sub_agent_trace(CodexVersion::V0171)
+}
+
+#[test]
+fn on_codex_0169_a_sub_agent_is_traced_under_its_spawn_call() -> Result<()> {
+    sub_agent_trace(CodexVersion::V0169)
+}
+
+fn sub_agent_trace(version: CodexVersion) -> Result<()> {
+    let Some(live) = Live::start_on(version)? else {
         return Ok(());
     };
     let (_, spans) = traced(&live, live.exec("SPAWN a helper agent please"))?;

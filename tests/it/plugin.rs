@@ -5,7 +5,8 @@
 //! Codex is not installed; the launcher tests need only `/bin/sh`.
 
 use crate::support::bin::{run, Home, BIN};
-use crate::support::codex::{read_captures, CodexRun, CodexSandbox};
+use crate::support::codex::{read_captures, CodexRun, CodexSandbox, CodexVersion};
+use crate::support::model_requests::assert_every_model_request_journaled;
 use anyhow::{ensure, Context, Result};
 use codex_otel::install::EVENTS;
 use serde_json::{json, Value};
@@ -17,7 +18,8 @@ use std::time::{Duration, SystemTime};
 const SLIM: &str = env!("CARGO_BIN_EXE_codex-otel-hook");
 /// Generous bound for one `codex exec` (about a second when healthy).
 const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
-/// The hooks a `codex exec` with one shell call fires, in order.
+/// The hooks a `codex exec` with one shell call fires, in order, besides the PreModelRequest
+/// and PostModelRequest around each of its two model requests.
 const SHELL_EVENTS: [&str; 6] = [
     "SessionStart",
     "UserPromptSubmit",
@@ -56,9 +58,15 @@ fn run_shell_scenario(sandbox: &CodexSandbox, state: &Home) -> Result<(CodexRun,
     Ok((run, started))
 }
 
-/// The session's journal holds the six shell-scenario events, in order, each received
-/// during the run; Codex reported every hook completed; stdout is only the final answer.
-fn assert_journaled_shell_run(state: &Home, run: &CodexRun, started: SystemTime) -> Result<()> {
+/// The session's journal holds the six shell-scenario events, in order, and a Pre and a Post
+/// for every model request, each received during the run; Codex reported every hook
+/// completed; stdout is only the final answer.
+fn assert_journaled_shell_run(
+    sandbox: &CodexSandbox,
+    state: &Home,
+    run: &CodexRun,
+    started: SystemTime,
+) -> Result<()> {
     let session = run.session_id.as_deref().context("no `session id:` line")?;
     let entries = state.journal(session);
     let events: Vec<Value> = entries
@@ -68,8 +76,12 @@ fn assert_journaled_shell_run(state: &Home, run: &CodexRun, started: SystemTime)
     let names: Vec<&str> = events
         .iter()
         .map(|e| e["hook_event_name"].as_str().unwrap_or("?"))
+        .filter(|name| !name.ends_with("ModelRequest"))
         .collect();
     assert_eq!(names, SHELL_EVENTS, "stderr:\n{}", run.stderr);
+    let calls = sandbox.mock().model_calls()?;
+    assert_eq!(calls.len(), 2);
+    assert_every_model_request_journaled(&events, &calls, sandbox.version());
     assert!(events.iter().all(|e| e["session_id"] == session));
     let ended = SystemTime::now();
     let times: Vec<SystemTime> = entries.iter().map(|e| e.received_at).collect();
@@ -77,7 +89,8 @@ fn assert_journaled_shell_run(state: &Home, run: &CodexRun, started: SystemTime)
     assert!(times.iter().all(|t| (started..=ended).contains(t)));
 
     // `codex exec` prints a status line per handler, except for SessionEnd (after its output).
-    for event in &SHELL_EVENTS[..5] {
+    let model_events = ["PreModelRequest", "PostModelRequest"];
+    for event in SHELL_EVENTS[..5].iter().chain(&model_events) {
         let line = format!("hook: {event} Completed");
         assert!(
             run.stderr.contains(&line),
@@ -86,7 +99,8 @@ fn assert_journaled_shell_run(state: &Home, run: &CodexRun, started: SystemTime)
         );
     }
     assert!(!run.stderr.contains(" Failed") && !run.stderr.contains(" Blocked"));
-    let answer = events[4]["last_assistant_message"]
+    let stop = events.iter().find(|e| e["hook_event_name"] == "Stop");
+    let answer = stop.context("no Stop")?["last_assistant_message"]
         .as_str()
         .context("Stop")?;
     assert_eq!(run.stdout.trim_end(), answer);
@@ -118,7 +132,16 @@ fn the_plugin_registers_every_event_install_knows_with_the_launcher() -> Result<
 
 #[test]
 fn the_plugin_installed_from_this_repository_journals_a_whole_session() -> Result<()> {
-    let Some(sandbox) = CodexSandbox::start()? else {
+    plugin_journals_a_whole_session(CodexVersion::V0171)
+}
+
+#[test]
+fn on_codex_0169_the_plugin_journals_a_whole_session() -> Result<()> {
+    plugin_journals_a_whole_session(CodexVersion::V0169)
+}
+
+fn plugin_journals_a_whole_session(version: CodexVersion) -> Result<()> {
+    let Some(sandbox) = CodexSandbox::start_on(version)? else {
         return Ok(());
     };
     sandbox.install_plugin(&repo_root(), "codex-otel", "codex-otel")?;
@@ -129,7 +152,7 @@ fn the_plugin_installed_from_this_repository_journals_a_whole_session() -> Resul
 
     let state = Home::new();
     let (run, started) = run_shell_scenario(&sandbox, &state)?;
-    assert_journaled_shell_run(&state, &run, started)
+    assert_journaled_shell_run(&sandbox, &state, &run, started)
 }
 
 /// A bare environment for the launcher: `PATH` holds only `bin` (create it first), `HOME` is
@@ -392,7 +415,16 @@ fn install_cli(state: &Home, verb: &str, codex_home: &Path) -> Result<String> {
 
 #[test]
 fn install_into_hooks_json_records_a_session_and_uninstall_restores_the_user_file() -> Result<()> {
-    let Some(sandbox) = CodexSandbox::start()? else {
+    install_records_a_session_and_uninstall_restores(CodexVersion::V0171)
+}
+
+#[test]
+fn on_codex_0169_install_records_a_session_and_uninstall_restores_the_user_file() -> Result<()> {
+    install_records_a_session_and_uninstall_restores(CodexVersion::V0169)
+}
+
+fn install_records_a_session_and_uninstall_restores(version: CodexVersion) -> Result<()> {
+    let Some(sandbox) = CodexSandbox::start_on(version)? else {
         return Ok(());
     };
     let captures = tempfile::tempdir()?;
@@ -425,13 +457,13 @@ fn install_into_hooks_json_records_a_session_and_uninstall_restores_the_user_fil
     );
 
     let (run, started) = run_shell_scenario(&sandbox, &state)?;
-    assert_journaled_shell_run(&state, &run, started)?;
+    assert_journaled_shell_run(&sandbox, &state, &run, started)?;
     let user_saw: Vec<Value> = read_captures(captures.path())?;
     assert_eq!(user_saw.len(), 1, "the user's own Stop hook still ran");
     assert_eq!(user_saw[0]["hook_event_name"], "Stop");
 
     let said = install_cli(&state, "uninstall", &sandbox.home())?;
-    assert!(said.contains("removed 12"), "{said}");
+    assert!(said.contains("removed 14"), "{said}");
     assert_eq!(read_json(&hooks_json)?, original);
     Ok(())
 }

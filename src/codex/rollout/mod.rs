@@ -343,6 +343,8 @@ pub struct TokenUsage {
     pub input_tokens: i64,
     /// Cached subset of the input.
     pub cached_input_tokens: i64,
+    /// Input tokens written to the prompt cache (0 in every Codex 0.169/0.171 capture).
+    pub cache_write_input_tokens: i64,
     /// Output tokens.
     pub output_tokens: i64,
     /// Reasoning subset of the output.
@@ -355,6 +357,7 @@ impl std::ops::AddAssign for TokenUsage {
     fn add_assign(&mut self, other: Self) {
         self.input_tokens += other.input_tokens;
         self.cached_input_tokens += other.cached_input_tokens;
+        self.cache_write_input_tokens += other.cache_write_input_tokens;
         self.output_tokens += other.output_tokens;
         self.reasoning_output_tokens += other.reasoning_output_tokens;
         self.total_tokens += other.total_tokens;
@@ -389,6 +392,7 @@ mod tests {
             TokenUsage {
                 input_tokens: 1348,
                 cached_input_tokens: 674,
+                cache_write_input_tokens: 0,
                 output_tokens: 42,
                 reasoning_output_tokens: 16,
                 total_tokens: 1390

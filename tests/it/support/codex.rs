@@ -1,9 +1,8 @@
 //! The real Codex CLI, run offline against the scripted Responses mock
 //! (`tests/codex/mock_responses.py`), for end-to-end tests.
 //!
-//! Contract: [`CodexSandbox::start`] finds the `codex` binary (`$CODEX_BIN`, else
-//! `<repo>/.work/codex/node_modules/.bin/codex` as installed by `.ci/install-codex.sh`) and
-//! `python3` on `PATH`. When either is missing it prints why and returns `Ok(None)` so the test
+//! Contract: [`CodexSandbox::start`] finds the newest `codex` binary, [`CodexSandbox::start_on`]
+//! a given version's (see [`CodexVersion`]), and `python3` on `PATH`. When either is missing it prints why and returns `Ok(None)` so the test
 //! skips, or fails when `CODEX_OTEL_REQUIRE_CODEX=1` (as in CI). Otherwise it creates a fresh
 //! temporary root holding an isolated `CODEX_HOME` (`home/`), an empty workspace (`project/`),
 //! a private `TMPDIR` (`tmp/`, so Codex does not warn about a `CODEX_HOME` inside the system
@@ -16,6 +15,7 @@
 //! `codex exec` with stdin from the null device, output to files, and a timeout after which the
 //! child is killed. The mock is killed by PID and the root removed when the sandbox drops.
 
+pub(crate) use super::codex_version::{skip, CodexVersion};
 use super::fixtures::ModelCall;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
@@ -26,12 +26,6 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use toml::Table;
 
-/// Set to `1` to turn a missing `codex` or `python3` into a failure instead of a skip.
-const REQUIRE_ENV: &str = "CODEX_OTEL_REQUIRE_CODEX";
-/// Overrides the `codex` binary to run.
-const BIN_ENV: &str = "CODEX_BIN";
-/// The version the fixtures and this harness were written for.
-const CODEX_VERSION: &str = "codex-cli 0.169.0";
 /// The environment variable naming the mock's API key (sent as `Authorization: Bearer …`).
 const API_KEY_ENV: &str = "MOCK_API_KEY";
 /// Pause between two checks while polling.
@@ -41,7 +35,7 @@ const MOCK_START_TIMEOUT: Duration = Duration::from_secs(20);
 /// Default bound for one `codex` invocation (a normal run takes about a second).
 const EXEC_TIMEOUT: Duration = Duration::from_secs(120);
 /// One capture handler per hook event; the tool events get matcher `"*"`.
-pub(crate) const HOOK_EVENTS: [(&str, bool); 12] = [
+pub(crate) const HOOK_EVENTS: [(&str, bool); 14] = [
     ("SessionStart", false),
     ("UserPromptSubmit", false),
     ("PreToolUse", true),
@@ -54,6 +48,8 @@ pub(crate) const HOOK_EVENTS: [(&str, bool); 12] = [
     ("Stop", false),
     ("Interrupt", false),
     ("SessionEnd", false),
+    ("PreModelRequest", false),
+    ("PostModelRequest", false),
 ];
 
 /// Numbers the `codex exec` runs of this test process, for their output file names.
@@ -62,42 +58,6 @@ static EXEC_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::n
 /// The repository root.
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `Ok(None)` after printing `reason`, or an error when [`REQUIRE_ENV`] is `1`.
-pub(crate) fn skip<T>(reason: String) -> Result<Option<T>> {
-    if std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1") {
-        bail!("{reason}, and {REQUIRE_ENV}=1 requires it");
-    }
-    eprintln!("SKIPPED: {reason}");
-    Ok(None)
-}
-
-/// The `codex` binary, or `None` (with a printed reason) when it is not installed.
-fn locate_codex() -> Result<Option<PathBuf>> {
-    let bin = std::env::var_os(BIN_ENV).map_or_else(
-        || repo_root().join(".work/codex/node_modules/.bin/codex"),
-        PathBuf::from,
-    );
-    if !bin.exists() {
-        return skip(format!(
-            "the Codex CLI is not installed ({} is missing; run .ci/install-codex.sh or set {BIN_ENV})",
-            bin.display()
-        ));
-    }
-    let out = Command::new(&bin)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("running {} --version", bin.display()))?;
-    let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    if version != CODEX_VERSION {
-        bail!(
-            "{} reports {version:?}, expected {CODEX_VERSION:?}",
-            bin.display()
-        );
-    }
-    Ok(Some(bin))
 }
 
 /// `python3` found on `PATH`, or `None` (with a printed reason).
@@ -238,15 +198,22 @@ impl Drop for MockResponses {
 /// An isolated Codex installation (home, workspace, temp dir) wired to its own mock.
 #[derive(Debug)]
 pub(crate) struct CodexSandbox {
+    version: CodexVersion,
     codex: PathBuf,
     mock: MockResponses,
     root: TempDir,
 }
 
 impl CodexSandbox {
-    /// Creates the sandbox and starts its mock; `Ok(None)` when the test must skip.
+    /// Creates a sandbox running the newest Codex ([`CodexVersion::V0171`]).
     pub(crate) fn start() -> Result<Option<Self>> {
-        let Some(codex) = locate_codex()? else {
+        Self::start_on(CodexVersion::V0171)
+    }
+
+    /// Creates the sandbox for `version` and starts its mock; `Ok(None)` when the test must
+    /// skip.
+    pub(crate) fn start_on(version: CodexVersion) -> Result<Option<Self>> {
+        let Some(codex) = version.locate()? else {
             return Ok(None);
         };
         let Some(python) = locate_python()? else {
@@ -259,9 +226,19 @@ impl CodexSandbox {
             std::fs::create_dir(root.path().join(dir))?;
         }
         let mock = MockResponses::start(&python, &root.path().join("mock"))?;
-        let sandbox = Self { codex, mock, root };
+        let sandbox = Self {
+            version,
+            codex,
+            mock,
+            root,
+        };
         sandbox.write_config(&sandbox.base_config()?)?;
         Ok(Some(sandbox))
+    }
+
+    /// The Codex version this sandbox runs.
+    pub(crate) fn version(&self) -> CodexVersion {
+        self.version
     }
 
     /// `CODEX_HOME`.

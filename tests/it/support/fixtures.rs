@@ -1,4 +1,7 @@
-//! Recorded Codex sessions (tests/fixtures/codex-0.169/<scenario>/) and their ground truth.
+//! Recorded Codex sessions (tests/fixtures/codex-<version>/<scenario>/) and their ground truth.
+//!
+//! A scenario is named `codex-<version>/<scenario>` (e.g. `codex-0.171/shell`), or by its bare
+//! directory name for a Codex 0.169 recording (`shell`), as tests that pick one recording do.
 
 use codex_otel::replay::{read_hooks, replay, RecordedHook};
 use codex_otel::session::SessionConfig;
@@ -6,29 +9,41 @@ use codex_otel::span::SpanRecord;
 use serde::Deserialize;
 use std::path::PathBuf;
 
-/// The directory of a scenario.
+/// The Codex versions with recordings, each a directory under tests/fixtures, and how many
+/// scenarios each has at least.
+const RECORDED: [(&str, usize); 2] = [("codex-0.169", 13), ("codex-0.171", 6)];
+
+/// The directory of a scenario (see the module docs for names).
 pub(crate) fn scenario_dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/codex-0.169")
-        .join(name)
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    if name.contains('/') {
+        fixtures.join(name)
+    } else {
+        fixtures.join(RECORDED[0].0).join(name)
+    }
 }
 
-/// Every recorded scenario (a directory with its hooks and its model calls), by name.
+/// Every recorded scenario of every version (a directory with its hooks and its model calls),
+/// as `codex-<version>/<scenario>`.
 pub(crate) fn scenarios() -> Vec<String> {
-    let root = scenario_dir("");
-    let mut names: Vec<String> = std::fs::read_dir(&root)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().join("hooks.ndjson").is_file())
-        .filter(|e| e.path().join("model-calls.json").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert!(
-        names.len() >= 10,
-        "fixtures missing under {}",
-        root.display()
-    );
+    let mut names = Vec::new();
+    for (version, at_least) in RECORDED {
+        let root = scenario_dir(&format!("{version}/"));
+        let mut found: Vec<String> = std::fs::read_dir(&root)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().join("hooks.ndjson").is_file())
+            .filter(|e| e.path().join("model-calls.json").is_file())
+            .map(|e| format!("{version}/{}", e.file_name().to_string_lossy()))
+            .collect();
+        found.sort();
+        assert!(
+            found.len() >= at_least,
+            "fixtures missing under {}",
+            root.display()
+        );
+        names.extend(found);
+    }
     names
 }
 
