@@ -18,6 +18,10 @@ Benchmarks (each module's docstring is its contract):
 2. ``hook_process``: our hook alone, spawn to exit, against ``cat``, a start-up-only variant,
    ``codex-otel hook`` (the same code in the full binary) and ``codex-otel --version``, with
    the real daemon listening.
+4. ``scaling``: replay of generated sessions from 10 to 10,000 turns (and one turn with up to
+   10,000 parallel tool calls; the turns again in full-history mode): time, memory, MB/s and
+   the growth exponent per size. Targets: exponent <= 1.1, >= 100 MB/s per CPU second at 2,000
+   turns, memory flat.
 3. ``daemon_load``: 100 live sessions of real recorded Codex sessions fed through the real
    hook and daemon into the local store, paced and unpaced: events/s, rollout MB/s, time to
    ``flush``, daemon CPU and resident memory.
@@ -45,9 +49,10 @@ from typing import Any
 import codex_hooks
 import daemon_load
 import hook_process
+import scaling
 from benchlib import RELEASE_BIN, REPO, hook_binary
 
-BENCHMARKS = ("codex", "hook", "daemon")
+BENCHMARKS = ("codex", "hook", "daemon", "scaling")
 DEFAULT_CODEX = REPO / ".work" / "codex" / "node_modules" / ".bin" / "codex"
 
 
@@ -136,6 +141,9 @@ def run_all(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
             root = scratch / f"load-{rate:g}"
             result = daemon_load.run(args.binary, root, args.sessions, rate, args.workers)
             summary["daemon_load"].append(result)
+    if "scaling" in args.only:
+        print("4/4 scaling ...", file=sys.stderr, flush=True)
+        summary["scaling"] = scaling.run(args.binary, scratch / "scaling")
     return summary
 
 
@@ -160,6 +168,8 @@ def table(summary: dict[str, Any]) -> str:
         lines += hook_table(summary["hook_process"])
     if "daemon_load" in summary:
         lines += load_table(summary["daemon_load"])
+    if "scaling" in summary:
+        lines += scaling.table(summary["scaling"])
     return "\n".join(lines) + "\n"
 
 

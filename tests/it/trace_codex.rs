@@ -4,6 +4,8 @@
 //! word for word.
 
 use crate::live::{assert_exact_usage, calls_of, outline, session_of, Live};
+use crate::support::codex_version::CodexVersion::V0171;
+use crate::support::model_requests::assert_every_model_request_journaled;
 use crate::support::receivers::{BT_API_KEY, BT_PROJECT};
 use crate::support::relay::{Relay, Target};
 use anyhow::{Context, Result};
@@ -137,9 +139,14 @@ fn a_record_file_of_a_live_run_replays_to_the_same_span_ids() -> Result<()> {
         .lines()
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()?;
-    let names: Vec<&str> = events
+    let payloads: Vec<Value> = events.iter().map(|line| line["event"].clone()).collect();
+    assert_every_model_request_journaled(&payloads, &calls_of(&live, &delivered)?, V0171);
+    // The model-request hooks may run beside the next lifecycle hook: their order is checked
+    // above, the lifecycle's here.
+    let names: Vec<&str> = payloads
         .iter()
-        .filter_map(|line| line["event"]["hook_event_name"].as_str())
+        .filter_map(|event| event["hook_event_name"].as_str())
+        .filter(|name| !name.ends_with("ModelRequest"))
         .collect();
     assert_eq!(
         names,
