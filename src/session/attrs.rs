@@ -78,6 +78,17 @@ impl Attrs {
             )
     }
 
+    /// The turn a chat or tool span belongs to: its id and its index, so cost per turn is a
+    /// flat filter.
+    pub(crate) fn turn(&mut self, turn: Option<super::build::TurnRef<'_>>) -> &mut Self {
+        let Some(turn) = turn else { return self };
+        self.str(key::CODEX_TURN_ID, turn.id);
+        if let Some(index) = turn.index {
+            self.int(key::CODEX_TURN_INDEX, i64::from(index));
+        }
+        self
+    }
+
     /// The usage of every model call below an agent or turn span, as `codex.usage.*`: names
     /// no backend adds up, so totals are never counted twice. An unknown total is not a zero:
     /// only its reason is set.

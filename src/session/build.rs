@@ -46,6 +46,13 @@ struct SpanParts<'a> {
     status: SpanStatus,
 }
 
+/// The turn a call belongs to, as every span under a turn names it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TurnRef<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) index: Option<u32>,
+}
+
 /// What a turn span is made of.
 #[derive(Debug)]
 pub(crate) struct TurnFacts<'a> {
@@ -208,7 +215,7 @@ impl Builder<'_> {
     /// `chat {model}` for one model call.
     pub(crate) fn chat_span(
         &self,
-        turn_id: Option<&str>,
+        turn: Option<TurnRef<'_>>,
         parent: SpanId,
         call: &ModelCall,
     ) -> SpanRecord {
@@ -230,7 +237,7 @@ impl Builder<'_> {
             .str(key::OPENAI_API_TYPE, "responses")
             .str(key::CONVERSATION_ID, self.session_id)
             .str(key::CODEX_THREAD_ID, call.thread_id.clone())
-            .opt_str(key::CODEX_TURN_ID, turn_id)
+            .turn(turn)
             .str(
                 key::CODEX_REQUEST_KIND,
                 if compaction { "compaction" } else { "turn" },
@@ -278,7 +285,7 @@ impl Builder<'_> {
     /// never got output (with an error).
     pub(crate) fn tool_span(
         &self,
-        turn_id: &str,
+        turn: TurnRef<'_>,
         call: &ToolCall,
         tool: &ToolRequest,
         fallback_end: Option<SystemTime>,
@@ -309,7 +316,7 @@ impl Builder<'_> {
             .opt_str("codex.tool.namespace", tool.namespace.clone())
             .opt_str(key::CODEX_TOOL_HOOK_NAME, call.hooks.hook_name.clone())
             .str(key::CONVERSATION_ID, self.session_id)
-            .str(key::CODEX_TURN_ID, turn_id)
+            .turn(Some(turn))
             .role(
                 SpanRole::Tool,
                 &tool_display_name(&tool.name, &tool.arguments, &self.config.content),
@@ -328,7 +335,7 @@ impl Builder<'_> {
         let events = permission_events(call, tool, start);
         let status = error.map_or(SpanStatus::Unset, |(_, message)| SpanStatus::Error(message));
         let name = format!("execute_tool {}", tool.name);
-        let parent = self.id(SpanKey::Turn(turn_id));
+        let parent = self.id(SpanKey::Turn(turn.id));
         self.span(SpanParts {
             key: SpanKey::Tool(&call.call_id),
             parent: Some(parent),

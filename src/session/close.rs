@@ -11,7 +11,7 @@
 //!   an error.
 //! - Sub-agents, resumed runs and the session root close by the rules in [`super::parents`].
 
-use super::build::{Builder, TurnFacts};
+use super::build::{Builder, TurnFacts, TurnRef};
 use super::ids::SpanKey;
 use super::machine::SessionMachine;
 use super::units::{
@@ -78,8 +78,16 @@ fn emit_tool(
         return;
     };
     if let Some(request) = tool.request_ref() {
-        let turn_id = &state.turns[request.turn.0].id;
-        out.push(builder.tool_span(turn_id, &tool, request, None));
+        let turn = turn_ref(state, request.turn);
+        out.push(builder.tool_span(turn, &tool, request, None));
+    }
+}
+
+fn turn_ref(state: &SessionState, ix: TurnIx) -> TurnRef<'_> {
+    let turn = &state.turns[ix.0];
+    TurnRef {
+        id: &turn.id,
+        index: turn.index,
     }
 }
 
@@ -87,8 +95,8 @@ fn emit_tool(
 fn chat_span(state: &SessionState, builder: &Builder<'_>, call: &ModelCall) -> SpanRecord {
     let (turn_id, parent) = match call.place {
         CallPlace::Turn(ix) => {
-            let id = state.turns[ix.0].id.as_str();
-            (Some(id), builder.id(SpanKey::Turn(id)))
+            let turn = turn_ref(state, ix);
+            (Some(turn), builder.id(SpanKey::Turn(turn.id)))
         }
         CallPlace::Thread => (None, thread_parent(state, builder, &call.thread_id)),
     };
@@ -224,13 +232,12 @@ fn emit_open_calls(
         TurnPhase::Open(body) | TurnPhase::Ending(body, _) => std::mem::take(&mut body.tools),
         _ => Vec::new(),
     };
-    let turn_id = state.turns[ix.0].id.clone();
     for call_id in tools {
         let Some(tool) = state.tools.remove(&call_id) else {
             continue;
         };
         if let Some(request) = tool.request_ref() {
-            out.push(builder.tool_span(&turn_id, &tool, request, Some(end)));
+            out.push(builder.tool_span(turn_ref(state, ix), &tool, request, Some(end)));
         }
     }
 }

@@ -161,7 +161,10 @@ impl SessionState {
             model: t.model.clone(),
             ..TurnBody::default()
         };
-        self.update_turn(ix, |turn| turn.phase = TurnPhase::Open(Box::new(body)));
+        self.update_turn(ix, |turn| {
+            turn.index = Some(body.index);
+            turn.phase = TurnPhase::Open(Box::new(body));
+        });
     }
 
     /// In a rollout without `task_started` records, a user prompt ends the thread's current turn

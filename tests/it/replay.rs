@@ -500,3 +500,39 @@ fn a_zstd_compressed_rollout_replays_to_the_same_spans() {
     let plain = replay_with("shell", &SessionConfig::default());
     assert_eq!(span_tree(&spans), span_tree(&plain));
 }
+
+#[test]
+fn every_span_under_a_turn_names_its_turn_id_and_index() {
+    for name in &scenarios() {
+        let spans = replay_with(name, &SessionConfig::default());
+        let turns: Vec<&SpanRecord> = spans
+            .iter()
+            .filter(|s| s.name.starts_with("turn "))
+            .collect();
+        for span in spans
+            .iter()
+            .filter(|s| s.name.starts_with("chat ") || s.name.starts_with("execute_tool"))
+        {
+            let Some(turn) = turns
+                .iter()
+                .find(|t| Some(t.span_id) == span.parent_span_id)
+            else {
+                continue;
+            };
+            assert_eq!(
+                span.str_attr(key::CODEX_TURN_ID),
+                turn.str_attr(key::CODEX_TURN_ID),
+                "{name}: {}",
+                span.name
+            );
+            let index = span.int_attr(key::CODEX_TURN_INDEX);
+            assert!(index.is_some(), "{name}: {} has no turn index", span.name);
+            assert_eq!(
+                index,
+                turn.int_attr(key::CODEX_TURN_INDEX),
+                "{name}: {}",
+                span.name
+            );
+        }
+    }
+}

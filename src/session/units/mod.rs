@@ -170,6 +170,7 @@ impl SessionState {
         let ix = TurnIx(self.turns.len());
         self.turns.push(Turn {
             id: turn_id.to_owned(),
+            index: None,
             hooks: TurnHooks::default(),
             phase: TurnPhase::Announced,
         });

@@ -83,6 +83,9 @@ pub(crate) enum TurnPhase {
 #[derive(Debug)]
 pub(crate) struct Turn {
     pub(crate) id: String,
+    /// 1-based position among its thread's turns, once the rollout started it (kept after
+    /// the turn closes: every span under it carries it).
+    pub(crate) index: Option<u32>,
     pub(crate) hooks: TurnHooks,
     pub(crate) phase: TurnPhase,
 }
@@ -206,6 +209,7 @@ mod tests {
     fn a_turn_counts_open_in_its_hooked_run_before_the_rollout_starts_it() {
         let mut turn = Turn {
             id: "t".into(),
+            index: None,
             hooks: TurnHooks::default(),
             phase: TurnPhase::Announced,
         };
