@@ -34,16 +34,16 @@ pub(crate) struct Builder<'a> {
 
 /// Everything a span is made of before the session's ids and content policy are applied.
 #[derive(Debug)]
-struct SpanParts<'a> {
-    key: SpanKey<'a>,
-    parent: Option<SpanId>,
-    name: String,
-    kind: SpanKind,
-    start: SystemTime,
-    end: SystemTime,
-    attrs: Attrs,
-    events: Vec<SpanEvent>,
-    status: SpanStatus,
+pub(crate) struct SpanParts<'a> {
+    pub(crate) key: SpanKey<'a>,
+    pub(crate) parent: Option<SpanId>,
+    pub(crate) name: String,
+    pub(crate) kind: SpanKind,
+    pub(crate) start: SystemTime,
+    pub(crate) end: SystemTime,
+    pub(crate) attrs: Attrs,
+    pub(crate) events: Vec<SpanEvent>,
+    pub(crate) status: SpanStatus,
 }
 
 /// The turn a call belongs to, as every span under a turn names it.
@@ -88,7 +88,7 @@ impl Builder<'_> {
     }
 
     /// Finishes `parts` into a record: ids from the session, content policy applied.
-    fn span(&self, parts: SpanParts<'_>) -> SpanRecord {
+    pub(crate) fn span(&self, parts: SpanParts<'_>) -> SpanRecord {
         let mut span = SpanRecord {
             trace_id: self.trace_id,
             span_id: self.id(parts.key),

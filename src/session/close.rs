@@ -164,6 +164,12 @@ fn close_turn(
     };
     let thread = body.thread;
     emit_open_calls(state, builder, ix, thread, end, out);
+    let failed = std::mem::take(&mut state.turns[ix.0].hooks.failed_requests);
+    for request in &failed {
+        out.push(builder.failed_request_span(turn_ref(state, ix), request, end));
+    }
+    let turn_id = state.turns[ix.0].id.clone();
+    state.requests.forget_turn(&turn_id);
     let phase = state.update_turn(ix, |turn| {
         std::mem::replace(&mut turn.phase, TurnPhase::Closed)
     });

@@ -82,6 +82,17 @@ impl SessionState {
                 agent_transcript_path: Some(path),
                 ..
             } => self.add_transcript(path),
+            HookKind::PreModelRequest(request) => {
+                let turn_id = common.turn_id.as_deref();
+                self.requests.sent(turn_id, request, received_at);
+            }
+            HookKind::PostModelRequest(result) => {
+                let (turn_id, model) = (common.turn_id.as_deref(), common.model.as_deref());
+                let failed = self.requests.answered(turn_id, model, result, received_at);
+                if let (Some(failed), Some(ix)) = (failed, turn) {
+                    self.turns[ix.0].hooks.failed_requests.push(failed);
+                }
+            }
             HookKind::Interrupt => {
                 if let Some(TurnIx(ix)) = turn {
                     let hooks = &mut self.turns[ix].hooks;

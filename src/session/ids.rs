@@ -22,6 +22,9 @@ pub enum SpanKey<'a> {
     ChatAt(&'a str, u64),
     /// A tool call, by its call id.
     Tool(&'a str),
+    /// A model request that failed or was cancelled (no response, no call record), by its
+    /// request id (else its turn and position).
+    Request(&'a str),
 }
 
 /// The trace id of a session: the session UUID's 16 bytes when it is a UUID (so a user can find
@@ -49,6 +52,7 @@ pub fn span_id(session_id: &str, key: SpanKey<'_>) -> SpanId {
         SpanKey::Chat(response) => ("chat", response.to_owned()),
         SpanKey::ChatAt(thread, index) => ("chat-at", format!("{thread}#{index}")),
         SpanKey::Tool(call) => ("tool", call.to_owned()),
+        SpanKey::Request(request) => ("request", request.to_owned()),
     };
     let mut hasher = Sha256::new();
     for part in [session_id, kind, &natural] {

@@ -10,6 +10,7 @@
 mod attrs;
 mod build;
 mod close;
+mod failed;
 pub mod git;
 mod hooks;
 pub mod ids;

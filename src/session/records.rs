@@ -450,23 +450,34 @@ impl SessionState {
             Some(id) => t.previous_response_id.replace(id.to_owned()),
             None => t.previous_response_id.clone(),
         };
+        let turn = match record.turn_id {
+            Some(id) => self.turn_by_id.get(id).copied(),
+            None => self.threads[thread.0].current_turn,
+        };
+        let turn_id = turn.map(|ix| self.turns[ix.0].id.as_str());
+        let hooked = self
+            .requests
+            .take_times(record.response_id, turn_id, record.usage)
+            .unwrap_or_default();
+        let t = &self.threads[thread.0];
+        let end = hooked.answered.unwrap_or(end);
+        let start = hooked
+            .sent
+            .unwrap_or_else(|| call_start(draft.start, t.last_ts, end))
+            .min(end);
         let call = ModelCall {
             key,
             place: CallPlace::Thread,
             thread_id,
             model: t.model.clone(),
             usage: record.usage,
-            start: call_start(draft.start, t.last_ts, end),
+            start,
             end,
             inputs,
             system_instructions,
             outputs: draft.outputs,
             previous_response_id,
             phase: CallPhase::Recorded,
-        };
-        let turn = match record.turn_id {
-            Some(id) => self.turn_by_id.get(id).copied(),
-            None => self.threads[thread.0].current_turn,
         };
         self.place_call(thread, turn, record.root_turn_id, Box::new(call));
     }

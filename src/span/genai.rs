@@ -138,6 +138,12 @@ pub const CODEX_TOOL_EXIT_CODE: &str = "codex.tool.exit_code";
 pub const CODEX_COMPACTION_TRIGGER: &str = "codex.compaction.trigger";
 /// `codex.request.kind`: `turn` or `compaction` on a model call.
 pub const CODEX_REQUEST_KIND: &str = "codex.request.kind";
+/// `codex.request.attempt`: which attempt of a model request this was (1, then retries), from
+/// the model-request hooks.
+pub const CODEX_REQUEST_ATTEMPT: &str = "codex.request.attempt";
+/// `codex.request.status`: how a model request that never completed ended (`failed` or
+/// `cancelled`), from PostModelRequest.
+pub const CODEX_REQUEST_STATUS: &str = "codex.request.status";
 /// `codex.agent.type`: a sub-agent's role (`default`).
 pub const CODEX_AGENT_TYPE: &str = "codex.agent.type";
 /// `codex.content.truncated`: `true` when a content attribute was cut to its cap.

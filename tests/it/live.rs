@@ -9,12 +9,13 @@ use crate::support::fixtures::ModelCall;
 use crate::support::receivers::{Phoenix, Sink, SinkSpec, BT_API_KEY, BT_PROJECT};
 use anyhow::{Context, Result};
 use codex_otel::export::file::{list_sessions, read_session};
+use codex_otel::journal::decode_line;
 use codex_otel::paths::StateDir;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 use tempfile::TempDir;
 
 /// Generous bound for one `codex exec` (about a second when healthy).
@@ -475,11 +476,78 @@ fn an_interrupted_turn_is_closed_and_marked() -> Result<()> {
     let session = session_of(&run)?;
     live.flush()?;
     let spans = live.received(&session)?;
-    assert_eq!(outline(&spans), "invoke_agent codex\n  turn 1\n");
+    // The request the interrupt cut off is a chat span of its own, cancelled, with no usage.
+    assert_eq!(
+        outline(&spans),
+        "invoke_agent codex\n  turn 1\n    chat mock-model\n"
+    );
     assert_eq!(
         attr(named(&spans, "turn")[0], "codex.turn.interrupted"),
         true
     );
+    let cancelled = named(&spans, "chat")[0];
+    assert_eq!(attr(cancelled, "codex.request.status"), "cancelled");
+    assert_eq!(attr(cancelled, "gen_ai.usage.input_tokens"), &Value::Null);
+    Ok(())
+}
+
+/// When the journal received each PreModelRequest and PostModelRequest of `session`, in
+/// order, in nanoseconds since the epoch.
+fn model_request_hook_times(live: &Live, session: &str) -> Result<(Vec<u128>, Vec<u128>)> {
+    let path = StateDir::new(live.state.path()).journal_file(session);
+    let bytes = std::fs::read(&path)?;
+    let (mut pre, mut post) = (Vec::new(), Vec::new());
+    for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let entry = decode_line(line).context("a journal line")?;
+        let event: Value = serde_json::from_str(&entry.event)?;
+        let at = entry.received_at.duration_since(UNIX_EPOCH)?.as_nanos();
+        match event["hook_event_name"].as_str() {
+            Some("PreModelRequest") => pre.push(at),
+            Some("PostModelRequest") => post.push(at),
+            _ => {}
+        }
+    }
+    Ok((pre, post))
+}
+
+#[test]
+fn chat_spans_run_from_the_model_request_hooks_around_the_mocks_request() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    let (session, spans) = traced(&live, live.exec("please run echo hello"))?;
+    let mut chats = named(&spans, "chat");
+    let start = |s: &Value| u128::from(s["start_time_unix_nano"].as_u64().unwrap_or_default());
+    let end = |s: &Value| u128::from(s["end_time_unix_nano"].as_u64().unwrap_or_default());
+    chats.sort_by_key(|s| start(s));
+    let received: Vec<u128> = live
+        .sandbox
+        .mock()
+        .requests()?
+        .iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/responses"))
+        })
+        .filter_map(|r| r["time"].as_f64())
+        .map(|secs| (secs * 1e9) as u128)
+        .collect();
+    let (pre, post) = model_request_hook_times(&live, &session)?;
+    assert_eq!(chats.len(), 2);
+    assert_eq!((pre.len(), post.len(), received.len()), (2, 2, 2));
+    for (k, chat) in chats.iter().enumerate() {
+        assert_eq!(
+            start(chat),
+            pre[k],
+            "chat {k} starts at its PreModelRequest"
+        );
+        assert_eq!(end(chat), post[k], "chat {k} ends at its PostModelRequest");
+        assert!(
+            start(chat) <= received[k] && received[k] <= end(chat),
+            "the mock received request {k} inside its chat span"
+        );
+    }
     Ok(())
 }
 

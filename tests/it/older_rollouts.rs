@@ -29,10 +29,12 @@ fn text<'a>(span: &'a SpanRecord, name: &str) -> Option<&'a str> {
     })
 }
 
+/// Chat spans of completed model calls (a failed or cancelled request has one too, with an
+/// error and no usage).
 fn chats(spans: &[SpanRecord]) -> Vec<&SpanRecord> {
     spans
         .iter()
-        .filter(|s| s.name.starts_with("chat "))
+        .filter(|s| s.name.starts_with("chat ") && s.str_attr(key::ERROR_TYPE).is_none())
         .collect()
 }
 

@@ -9,6 +9,7 @@
 mod agent;
 mod call;
 mod history;
+mod request;
 mod run;
 mod tally;
 mod thread;
@@ -19,6 +20,7 @@ mod usage;
 pub(crate) use agent::{Agent, AgentPhase};
 pub(crate) use call::{call_start, settles, CallKey, CallPhase, CallPlace, ModelCall, UsageSource};
 use history::History;
+pub(crate) use request::{FailedRequest, Requests};
 pub(crate) use run::{Run, RunPhase, RunStart};
 pub(crate) use tally::{ClosedTurn, Tally};
 pub(crate) use thread::{Conversation, Thread, TurnSource};
@@ -110,6 +112,8 @@ pub(crate) struct SessionState {
     /// Calls (model and tool) already recorded, so a record read twice is not counted twice.
     pub(crate) calls_seen: HashSet<CallKey>,
     pub(crate) tools_seen: HashSet<String>,
+    /// Model requests the hooks reported, until their calls are recorded.
+    pub(crate) requests: Requests,
     /// Sub-agents by thread id; `agents_waiting` lists those whose span is not out.
     pub(crate) agents: BTreeMap<String, Agent>,
     pub(crate) agents_waiting: Vec<String>,
@@ -134,6 +138,7 @@ impl SessionState {
             turn_by_id: HashMap::new(),
             tools: HashMap::new(),
             calls_seen: HashSet::new(),
+            requests: Requests::default(),
             tools_seen: HashSet::new(),
             agents: BTreeMap::new(),
             agents_waiting: Vec::new(),

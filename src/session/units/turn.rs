@@ -38,6 +38,8 @@ pub(crate) struct TurnHooks {
     pub(crate) compaction_trigger: Option<String>,
     /// The latest PreToolUse call id (PermissionRequest carries no call id).
     pub(crate) last_pre_tool: Option<String>,
+    /// Model requests that failed or were cancelled: spans of their own when the turn closes.
+    pub(crate) failed_requests: Vec<super::FailedRequest>,
 }
 
 /// What the rollout recorded of a running turn.
