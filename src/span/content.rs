@@ -138,80 +138,139 @@ fn cut_string(text: &str, max: usize) -> String {
     format!("{}…[{} bytes truncated]", &text[..end], text.len() - end)
 }
 
+/// Cuts a JSON value to about `max` bytes in linear time: first every string longer than one
+/// common cap is cut to it (the largest cap that saves enough, found from the sorted lengths),
+/// then, while still too long, the middle of the largest array gives way to a marker. Each step
+/// serializes the value once; thinning repeats at most [`MAX_THINNING_ROUNDS`] times.
 fn truncate_json(mut value: Value, max: usize) -> String {
-    loop {
-        let text = value.to_string();
-        if text.len() <= max {
-            return text;
-        }
-        let excess = text.len() - max;
-        if !shorten_longest_string(&mut value, excess) && !thin_longest_array(&mut value) {
-            return text;
-        }
+    let text = value.to_string();
+    if text.len() <= max {
+        return text;
     }
+    let mut lengths = Vec::new();
+    string_lengths(&value, &mut lengths);
+    if let Some(cap) = string_cap(lengths, text.len() - max) {
+        cap_strings(&mut value, cap);
+    }
+    let mut text = value.to_string();
+    for _ in 0..MAX_THINNING_ROUNDS {
+        if text.len() <= max || !thin_largest_array(&mut value, text.len() - max) {
+            break;
+        }
+        text = value.to_string();
+    }
+    text
 }
 
-/// Shortens the longest string leaf by `excess` bytes (at least halving it); false when every
-/// string is already short.
-fn shorten_longest_string(value: &mut Value, excess: usize) -> bool {
-    let Some(longest) = longest_string(value) else {
-        return false;
-    };
-    let len = longest.len();
-    if len <= MIN_STRING_KEEP {
-        return false;
-    }
-    let target = len
-        .saturating_sub(excess + 48)
-        .min(len / 2)
-        .max(MIN_STRING_KEEP);
-    *longest = cut_string(longest, target);
-    true
-}
+/// Thinning rounds before a value that still does not fit is given up on (left too long).
+const MAX_THINNING_ROUNDS: usize = 8;
 
-fn longest_string(value: &mut Value) -> Option<&mut String> {
+fn string_lengths(value: &Value, out: &mut Vec<usize>) {
     match value {
-        Value::String(s) => Some(s),
-        Value::Array(items) => items
-            .iter_mut()
-            .filter_map(longest_string)
-            .max_by_key(|s| s.len()),
-        Value::Object(map) => map
-            .values_mut()
-            .filter_map(longest_string)
-            .max_by_key(|s| s.len()),
-        _ => None,
+        Value::String(s) => out.push(s.len()),
+        Value::Array(items) => items.iter().for_each(|v| string_lengths(v, out)),
+        Value::Object(map) => map.values().for_each(|v| string_lengths(v, out)),
+        _ => {}
     }
 }
 
-/// Replaces the middle half of the longest array (of at least 3 items) with one marker string.
-fn thin_longest_array(value: &mut Value) -> bool {
-    let Some(items) = longest_array(value) else {
+/// The largest length (at least [`MIN_STRING_KEEP`]) that, with every longer string cut to it,
+/// saves `excess` bytes and a margin for markers and escapes; `None` when strings are short.
+fn string_cap(mut lengths: Vec<usize>, excess: usize) -> Option<usize> {
+    lengths.sort_unstable_by(|a, b| b.cmp(a));
+    let needed = excess + excess / 16 + 64;
+    let mut above = 0usize;
+    for (k, &len) in lengths.iter().enumerate() {
+        above += len;
+        let count = k + 1;
+        let next = lengths.get(count).copied().unwrap_or(0);
+        // With the `count` longest strings cut to `cap`, the saving is above - count * cap.
+        let cap = (above.saturating_sub(needed) / count).min(len);
+        if cap >= next || count == lengths.len() {
+            return (len > MIN_STRING_KEEP).then_some(cap.max(MIN_STRING_KEEP));
+        }
+    }
+    None
+}
+
+fn cap_strings(value: &mut Value, cap: usize) {
+    match value {
+        Value::String(s) if s.len() > cap => *s = cut_string(s, cap),
+        Value::Array(items) => items.iter_mut().for_each(|v| cap_strings(v, cap)),
+        Value::Object(map) => map.values_mut().for_each(|v| cap_strings(v, cap)),
+        _ => {}
+    }
+}
+
+/// Replaces a middle block of the largest array (of at least 3 items) that saves `excess`
+/// bytes with one marker string; false when there is no such array.
+fn thin_largest_array(value: &mut Value, excess: usize) -> bool {
+    let Some(items) = largest_array(value) else {
         return false;
     };
+    let sizes: Vec<usize> = items.iter().map(|v| v.to_string().len() + 1).collect();
     let len = items.len();
-    let drop = (len / 2).max(1);
-    let start = (len - drop) / 2;
-    items.splice(
-        start..start + drop,
-        [Value::String(format!("…[{drop} items truncated]"))],
-    );
+    let (mut start, mut end) = (len / 2, len / 2);
+    let mut saved = 0;
+    while saved < excess + 32 && (start > 1 || end < len - 1) {
+        if end < len - 1 && (end - len / 2 <= len / 2 - start || start <= 1) {
+            saved += sizes[end];
+            end += 1;
+        } else {
+            start -= 1;
+            saved += sizes[start];
+        }
+    }
+    if start == end {
+        return false;
+    }
+    let dropped = end - start;
+    let marker = Value::String(format!("…[{dropped} items truncated]"));
+    items.splice(start..end, [marker]);
     true
 }
 
-fn longest_array(value: &mut Value) -> Option<&mut Vec<Value>> {
-    if value.as_array().is_some_and(|items| items.len() >= 3) {
-        return value.as_array_mut();
+/// Where an array lies inside a value.
+enum Step {
+    Index(usize),
+    Key(String),
+}
+
+/// The largest array of at least 3 items (by serialized size) that is not inside another one.
+fn largest_array(value: &mut Value) -> Option<&mut Vec<Value>> {
+    let (_, path) = largest_array_path(value)?;
+    let mut at = value;
+    for step in path {
+        at = match (at, step) {
+            (Value::Array(items), Step::Index(i)) => items.get_mut(i)?,
+            (Value::Object(map), Step::Key(k)) => map.get_mut(&k)?,
+            _ => return None,
+        };
     }
-    let candidates: Vec<&mut Value> = match value {
-        Value::Array(items) => items.iter_mut().collect(),
-        Value::Object(map) => map.values_mut().collect(),
+    at.as_array_mut()
+}
+
+fn largest_array_path(value: &Value) -> Option<(usize, Vec<Step>)> {
+    let candidates: Vec<(Step, &Value)> = match value {
+        Value::Array(items) if items.len() >= 3 => {
+            return Some((value.to_string().len(), Vec::new()))
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (Step::Index(i), v))
+            .collect(),
+        Value::Object(map) => map.iter().map(|(k, v)| (Step::Key(k.clone()), v)).collect(),
         _ => return None,
     };
     candidates
         .into_iter()
-        .filter_map(longest_array)
-        .max_by_key(|items| items.len())
+        .filter_map(|(step, child)| {
+            let (size, mut path) = largest_array_path(child)?;
+            path.insert(0, step);
+            Some((size, path))
+        })
+        .max_by_key(|(size, _)| *size)
 }
 
 #[cfg(test)]
@@ -285,6 +344,49 @@ mod tests {
         assert!(parsed
             .iter()
             .any(|v| v.as_str().is_some_and(|s| s.contains("items truncated"))));
+    }
+
+    #[test]
+    fn many_long_strings_are_cut_to_one_common_length_in_one_pass() {
+        let parts: Vec<Value> = (0..150)
+            .map(|i| serde_json::json!({"id": i, "response": "r".repeat(200 + 3 * i)}))
+            .collect();
+        let value = serde_json::json!([{"role": "tool", "parts": parts}]);
+        let cut = truncate_content(&value.to_string(), 32 * 1024);
+        assert!(cut.len() <= 32 * 1024, "{}", cut.len());
+        let parsed: Value = serde_json::from_str(&cut).unwrap();
+        let parts = parsed[0]["parts"].as_array().unwrap();
+        assert_eq!(
+            parts.len(),
+            150,
+            "strings are cut before any item is dropped"
+        );
+        let kept: Vec<usize> = parts
+            .iter()
+            .map(|p| {
+                p["response"]
+                    .as_str()
+                    .unwrap()
+                    .split('…')
+                    .next()
+                    .unwrap()
+                    .len()
+            })
+            .collect();
+        assert!(
+            kept.iter().all(|k| *k == kept[0]),
+            "one common cap: {kept:?}"
+        );
+    }
+
+    #[test]
+    fn a_thinned_array_keeps_its_first_and_last_items() {
+        let items: Vec<Value> = (0..5_000).map(Value::from).collect();
+        let cut = truncate_content(&Value::Array(items).to_string(), 1_000);
+        assert!(cut.len() <= 1_000, "{}", cut.len());
+        let parsed: Vec<Value> = serde_json::from_str(&cut).unwrap();
+        assert_eq!(parsed[0], 0);
+        assert_eq!(parsed.last().unwrap(), &Value::from(4_999));
     }
 
     #[test]
