@@ -31,6 +31,15 @@ fn text<'a>(span: &'a SpanRecord, name: &str) -> Option<&'a str> {
 
 /// Chat spans of completed model calls (a failed or cancelled request has one too, with an
 /// error and no usage).
+/// The span reports no usage total, and says it was not recorded.
+fn assert_unknown_usage(span: &SpanRecord) {
+    for total in [key::CODEX_USAGE_INPUT_TOKENS, key::CODEX_USAGE_TOTAL_TOKENS] {
+        assert_eq!(int(span, total), None, "{}: {total}", span.name);
+    }
+    let reason = text(span, key::CODEX_USAGE_UNKNOWN_REASON);
+    assert_eq!(reason, Some("not_recorded"), "{}", span.name);
+}
+
 fn chats(spans: &[SpanRecord]) -> Vec<&SpanRecord> {
     spans
         .iter()
@@ -99,24 +108,7 @@ fn without_any_usage_no_span_reports_a_total_and_each_says_why() {
         .collect();
     assert!(totals.len() >= 2);
     for span in totals {
-        assert_eq!(
-            int(span, key::CODEX_USAGE_INPUT_TOKENS),
-            None,
-            "{}",
-            span.name
-        );
-        assert_eq!(
-            int(span, key::CODEX_USAGE_TOTAL_TOKENS),
-            None,
-            "{}",
-            span.name
-        );
-        assert_eq!(
-            text(span, key::CODEX_USAGE_UNKNOWN_REASON),
-            Some("not_recorded"),
-            "{}",
-            span.name
-        );
+        assert_unknown_usage(span);
     }
 }
 
@@ -161,18 +153,7 @@ fn a_desktop_rollout_gets_its_turns_from_the_prompts_and_its_tools_with_no_usage
         .iter()
         .filter(|s| !s.name.starts_with("execute_tool"))
     {
-        assert_eq!(
-            int(span, key::CODEX_USAGE_TOTAL_TOKENS),
-            None,
-            "{}",
-            span.name
-        );
-        assert_eq!(
-            text(span, key::CODEX_USAGE_UNKNOWN_REASON),
-            Some("not_recorded"),
-            "{}",
-            span.name
-        );
+        assert_unknown_usage(span);
     }
     let prompts: Vec<Option<&str>> = turns
         .iter()
