@@ -12,6 +12,13 @@ use serde_json::{json, Value};
 #[derive(Debug, Default)]
 pub(crate) struct Attrs(pub(crate) Vec<Attribute>);
 
+/// The turn a call belongs to, as every span under a turn names it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TurnRef<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) index: Option<u32>,
+}
+
 impl Attrs {
     pub(crate) fn str(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
         self.0.push((key.to_owned(), AttrValue::Str(value.into())));
@@ -80,7 +87,7 @@ impl Attrs {
 
     /// The turn a chat or tool span belongs to: its id and its index, so cost per turn is a
     /// flat filter.
-    pub(crate) fn turn(&mut self, turn: Option<super::build::TurnRef<'_>>) -> &mut Self {
+    pub(crate) fn turn(&mut self, turn: Option<TurnRef<'_>>) -> &mut Self {
         let Some(turn) = turn else { return self };
         self.str(key::CODEX_TURN_ID, turn.id);
         if let Some(index) = turn.index {

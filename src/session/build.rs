@@ -1,7 +1,7 @@
 //! Span construction: turns the session state of one finished unit (a turn, a model call, a
 //! tool call, a sub-agent, a run, the session) into a [`SpanRecord`] with GenAI attributes.
 
-use super::attrs::{json_object, Attrs, SpanRole};
+use super::attrs::{json_object, Attrs, SpanRole, TurnRef};
 use super::ids::{span_id, SpanKey};
 use super::messages::{
     input_messages_json, openai_messages, openai_output, output_messages_json,
@@ -44,13 +44,6 @@ pub(crate) struct SpanParts<'a> {
     pub(crate) attrs: Attrs,
     pub(crate) events: Vec<SpanEvent>,
     pub(crate) status: SpanStatus,
-}
-
-/// The turn a call belongs to, as every span under a turn names it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TurnRef<'a> {
-    pub(crate) id: &'a str,
-    pub(crate) index: Option<u32>,
 }
 
 /// What a turn span is made of.

@@ -11,7 +11,8 @@
 //!   an error.
 //! - Sub-agents, resumed runs and the session root close by the rules in [`super::parents`].
 
-use super::build::{Builder, TurnFacts, TurnRef};
+use super::attrs::TurnRef;
+use super::build::{Builder, TurnFacts};
 use super::ids::SpanKey;
 use super::machine::SessionMachine;
 use super::units::{

@@ -2,8 +2,8 @@
 //! or `cancelled`): a `chat` span with an error, under its turn, so failed requests and
 //! retries (`codex.request.attempt`) are visible. It has no usage: none was ever reported.
 
-use super::attrs::{Attrs, SpanRole};
-use super::build::{Builder, SpanParts, TurnRef};
+use super::attrs::{Attrs, SpanRole, TurnRef};
+use super::build::{Builder, SpanParts};
 use super::ids::SpanKey;
 use super::names::chat_display_name;
 use super::units::FailedRequest;
