@@ -110,6 +110,9 @@ fn assert_journaled_shell_run(
 #[test]
 fn the_plugin_registers_every_event_install_knows_with_the_launcher() -> Result<()> {
     let hooks = read_json(&repo_root().join("plugin/hooks/hooks.json"))?;
+    // Codex 0.140 rejects any other top-level field (`unknown field …, expected hooks`).
+    let fields: Vec<&String> = hooks.as_object().context("an object")?.keys().collect();
+    assert_eq!(fields, ["hooks"]);
     let registered = hooks["hooks"].as_object().context("`hooks`")?;
     assert_eq!(registered.len(), EVENTS.len());
     for spec in EVENTS {
