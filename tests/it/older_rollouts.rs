@@ -315,3 +315,29 @@ fn a_release_that_fired_no_hooks_replays_from_its_rollouts_alone_through_the_cli
     let nothing = cli_replay_chats(&[empty_hooks.as_os_str()]).unwrap_err();
     assert!(nothing.contains("no hook event"), "{nothing}");
 }
+
+#[test]
+fn the_hooks_each_release_ran_from_config_toml_are_the_ones_the_readme_table_names() {
+    let five = [
+        "SessionStart",
+        "UserPromptSubmit",
+        "PreToolUse",
+        "PostToolUse",
+        "Stop",
+    ];
+    let six = [&five[..], &["SessionEnd"]].concat();
+    for (release, expected) in [
+        ("codex-0.125", &five[..]),
+        ("codex-0.130", &[][..]),
+        ("codex-0.140", &[][..]),
+        ("codex-0.150", &six[..]),
+        ("codex-0.160", &six[..]),
+    ] {
+        let name = format!("{release}/shell");
+        let ran: Vec<String> = crate::support::fixtures::hooks(&name)
+            .iter()
+            .map(|h| h.event.name().to_owned())
+            .collect();
+        assert_eq!(ran, expected, "{name}");
+    }
+}
