@@ -16,9 +16,11 @@
 #                 them). Extra flags: make bench BENCH_ARGS="--only hook --hook-runs 2000"
 #
 # `make test` first runs .ci/install-receivers.sh (rotel, Arize Phoenix and the OTLP sink's
-# packages, in venvs under .work/; a no-op when they are current) and .ci/install-codex.sh twice
-# (the pinned Codex CLIs under .work/codex-<version>: 0.171.0, passed to the tests as CODEX_BIN
-# and run by every live scenario, and 0.169.0, passed as CODEX_BIN_0169 and run by a smoke set) and
+# packages, in venvs under .work/; a no-op when they are current) and .ci/install-codex.sh three
+# times (the pinned Codex CLIs under .work/codex-<version>: 0.171.0, passed to the tests as
+# CODEX_BIN and run by every live scenario, 0.169.0, passed as CODEX_BIN_0169 and run by a smoke
+# set, and 0.150.0, passed as CODEX_BIN_0150 and run by the plugin's whole-session test: the
+# oldest release whose plugin hooks run; one more npm package, one 2-second test) and
 # scripts/install-maturin.sh (maturin, which builds the Python wheel, in a venv under
 # .work/maturin; its path is passed as MATURIN_BIN). It then
 # runs `cargo package`, which checks what crates.io would get by compiling the packaged crate
@@ -46,6 +48,7 @@ receivers:
 test: receivers
 	export CODEX_BIN="$$(bash .ci/install-codex.sh </dev/null)"; \
 	export CODEX_BIN_0169="$$(CODEX_VERSION=0.169.0 bash .ci/install-codex.sh </dev/null)"; \
+	export CODEX_BIN_0150="$$(CODEX_VERSION=0.150.0 bash .ci/install-codex.sh </dev/null)"; \
 	maturin_bin="$$(bash scripts/install-maturin.sh </dev/null)"; \
 	export MATURIN_BIN="$$maturin_bin"; \
 	$(CARGO) package --locked --allow-dirty; \

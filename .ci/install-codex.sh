@@ -4,9 +4,12 @@
 # Contract:
 # - Installs `@openai/codex@$CODEX_VERSION` with npm into `$CODEX_PREFIX` (default
 #   `<repo>/.work/codex-<version>`, gitignored); needs only node + npm and the npm registry.
-#   The tests run two versions: 0.171.0, the default (`CODEX_BIN=$(.ci/install-codex.sh)`), and
-#   0.169.0 (`CODEX_BIN_0169=$(CODEX_VERSION=0.169.0 .ci/install-codex.sh)`), as `make test`
-#   does. Each version has its own prefix, so both stay installed.
+#   The tests run three versions: 0.171.0, the default (`CODEX_BIN=$(.ci/install-codex.sh)`),
+#   0.169.0 (`CODEX_BIN_0169=$(CODEX_VERSION=0.169.0 .ci/install-codex.sh)`) and 0.150.0
+#   (`CODEX_BIN_0150=…`, the oldest release whose plugin hooks run), as `make test` does.
+#   Older releases for captures go to any prefix: `CODEX_VERSION=0.125.0
+#   CODEX_PREFIX=/tmp/codex-0.125.0 .ci/install-codex.sh`. Each version has its own prefix, so all
+#   stay installed.
 # - Idempotent: when `$CODEX_PREFIX/node_modules/.bin/codex --version` already prints
 #   `codex-cli $CODEX_VERSION`, nothing is downloaded.
 # - On success prints exactly one line on stdout: the absolute path of the `codex` binary

@@ -88,8 +88,10 @@ pub struct DaemonArgs {
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// Hook payload files (one JSON object per line), in the order the events happened.
-    /// Several files are one journal: e.g. a session's first run, then its resume.
-    #[arg(required = true)]
+    /// Several files are one journal: e.g. a session's first run, then its resume. Without
+    /// any hook event (none given, or empty files: a Codex release that fires no hooks),
+    /// every session in `--transcripts` is replayed from its rollout files alone.
+    #[arg(required_unless_present = "transcripts")]
     pub hooks: Vec<PathBuf>,
     /// Directory that stands in for `$CODEX_HOME/sessions`: a transcript_path
     /// `…/sessions/<rest>` is read as `<DIR>/<rest>`. Default: the paths as recorded.

@@ -15,6 +15,8 @@
 //! - Hooks: codex-otel is registered with Codex (`hooks.json` or the plugin) for all 14 events,
 //!   its binary exists, the hooks are trusted, and not registered twice ([`hooks`]); the
 //!   plugin's launcher finds a binary and left no "no binary" line in its log ([`launcher`]).
+//! - Codex release: `codex --version` of the `codex` on `PATH`, and which hook path that
+//!   release supports (live plugin, `hooks.json` with fewer events, or none: replay) ([`release`]).
 //! - trace-codex compatibility: codex-otel's `config.json` (the keys it sets, or why it is
 //!   ignored; its settings count in the configuration above) and trace-codex installed beside
 //!   codex-otel, with the command that removes it ([`trace_codex`]).
@@ -23,6 +25,7 @@
 pub mod hooks;
 pub mod launcher;
 pub mod reach;
+pub mod release;
 pub mod sessions;
 pub mod state;
 pub mod trace_codex;
@@ -262,6 +265,9 @@ pub async fn check(inputs: &Inputs) -> Report {
     report
         .sections
         .push(("Codex hooks".to_owned(), hook_checks));
+    let path = inputs.vars.iter().find(|(k, _)| k == "PATH");
+    let release = release::checks(path.map(|(_, v)| v.as_str()));
+    report.sections.push(("Codex release".to_owned(), release));
     let registered = report.hooks.hooks_json.is_some() || report.hooks.plugin.is_some();
     let trace_codex = trace_codex::checks(settings, inputs.codex_home.as_deref(), registered);
     if !trace_codex.is_empty() {

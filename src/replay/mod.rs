@@ -5,8 +5,12 @@
 //! Feeding order: every hook event first, then each rollout file in the order the hooks named
 //! them. Hooks may always come early (see [`crate::session`]), so this order gives exactly the
 //! spans the live daemon gives for the same session.
+//!
+//! Without any hook event (a release that fires no hooks, or no hooks file given), every
+//! session whose rollout files are in the transcripts directory is replayed from its rollouts
+//! alone ([`crate::codex::discover::sessions`]).
 
-use crate::codex::discover::session_threads;
+use crate::codex::discover::{session_threads, sessions as rollout_sessions};
 use crate::codex::hook_event::HookEvent;
 use crate::codex::rollout::RolloutLine;
 use crate::codex::tail::RolloutTail;
@@ -39,8 +43,8 @@ pub enum ReplayError {
         #[source]
         source: std::io::Error,
     },
-    /// The hooks files hold no usable event.
-    #[error("no hook event with a session id in the given files")]
+    /// Neither the hooks files nor the transcripts directory hold a session.
+    #[error("no hook event with a session id in the given files, and no rollout file in the transcripts directory")]
     NoEvents,
     /// The `--spans-out` file could not be written.
     #[error("cannot write {path}")]
@@ -121,7 +125,8 @@ pub fn replay(
     Ok(spans)
 }
 
-/// Replays every session found in `hooks` that sampling keeps, handing each group of spans to
+/// Replays every session found in `hooks` (or, when there is no hook, in `transcripts`: see
+/// the module docs) that sampling keeps, handing each group of spans to
 /// `emit` (with its session id) as the session machine emits it, so nothing accumulates here:
 /// rollout files are read one bounded batch at a time. With a transcripts directory, the
 /// session's threads that no hook names (the approval reviewer's) are found there and read
@@ -134,20 +139,26 @@ pub fn replay_each<E: From<ReplayError>>(
     config: &SessionConfig,
     mut emit: impl FnMut(&str, Vec<SpanRecord>) -> Result<(), E>,
 ) -> Result<u64, E> {
-    let mut sessions: BTreeMap<&str, Vec<&RecordedHook>> = BTreeMap::new();
+    let mut sessions: BTreeMap<String, Vec<&RecordedHook>> = BTreeMap::new();
     let mut order = Vec::new();
     for hook in hooks {
-        let id = hook.event.common.session_id.as_str();
+        let id = &hook.event.common.session_id;
         if !sessions.contains_key(id) {
-            order.push(id);
+            order.push(id.clone());
         }
-        sessions.entry(id).or_default().push(hook);
+        sessions.entry(id.clone()).or_default().push(hook);
+    }
+    if order.is_empty() {
+        order = transcripts
+            .map(|dir| rollout_sessions(dir, DISCOVERY_DEPTH))
+            .unwrap_or_default();
     }
     if order.is_empty() {
         return Err(ReplayError::NoEvents.into());
     }
     let mut emitted = 0u64;
-    for id in order.into_iter().filter(|id| config.sampling.keeps(id)) {
+    for id in order.iter().filter(|id| config.sampling.keeps(id)) {
+        let hooks = sessions.get(id).map(Vec::as_slice).unwrap_or_default();
         let mut out = |spans: Vec<SpanRecord>| {
             if spans.is_empty() {
                 return Ok(());
@@ -156,7 +167,7 @@ pub fn replay_each<E: From<ReplayError>>(
             emit(id, spans)
         };
         let mut machine = SessionMachine::new(id, config.clone());
-        for hook in &sessions[id] {
+        for hook in hooks {
             out(machine.push_hook(&hook.event, hook.received_at))?;
         }
         let named: Vec<(String, PathBuf)> = machine

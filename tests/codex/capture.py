@@ -201,7 +201,7 @@ class Run:
         return [
             str(self.codex),
             "exec",
-            "--dangerously-bypass-hook-trust",
+            *trust_flag(self.codex),
             "--skip-git-repo-check",
             *self.scenario.flags,
             self.scenario.prompt,
@@ -239,6 +239,16 @@ class Run:
                     proc.kill()
                     proc.wait()
             return status, time.monotonic() - start
+
+
+def trust_flag(codex: Path) -> list[str]:
+    """``--dangerously-bypass-hook-trust`` where ``codex exec`` has it (0.140 and later; 0.130
+    and older reject it with exit 2 and have no hook trust to bypass)."""
+    flag = "--dangerously-bypass-hook-trust"
+    helptext = subprocess.run(
+        [str(codex), "exec", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    return [flag] if flag in helptext else []
 
 
 def rewrite(text: str, run: Run) -> str:

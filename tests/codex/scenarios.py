@@ -6,12 +6,15 @@ after the 12 capture handlers (their payloads are not captured). ``interrupt_aft
 ``"hang-request"`` (SIGINT once the mock logged the HANG request) or ``"tool-started"`` (SIGINT
 once the SLEEP command created ``tool-started`` in the workspace). ``notes`` is the
 hand-written account of what the 0.169 capture showed, pasted into SOURCE.md under "What
-happened"; ``notes_0171`` is the same for the 0.171 capture (``notes_for`` picks by version).
+happened"; ``notes_0171`` is the same for the 0.171 capture; other releases get their
+release's notes from ``releases.py`` (``notes_for`` picks by version).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from releases import RELEASE_NOTES
 
 ALLOW_PERMISSION = (
     "cat >/dev/null; printf '%s' "
@@ -44,10 +47,14 @@ class Scenario:
 
 
 def notes_for(scenario: Scenario, version: str) -> str:
-    """The scenario's notes for a ``codex --version`` line (``codex-cli 0.171.0``)."""
-    if version.removeprefix("codex-cli ").startswith("0.171."):
+    """The notes for a ``codex --version`` line (``codex-cli 0.171.0``): the scenario's own
+    for 0.169 and 0.171, the release's (``releases.RELEASE_NOTES``) for any other."""
+    minor = ".".join(version.removeprefix("codex-cli ").split(".")[:2])
+    if minor == "0.171":
         return scenario.notes_0171
-    return scenario.notes
+    if minor == "0.169":
+        return scenario.notes
+    return RELEASE_NOTES.get(minor, "")
 
 
 SCENARIOS: dict[str, Scenario] = {

@@ -21,6 +21,9 @@ from scenarios import Scenario, notes_for
 # Record kinds worth naming in the rollout summary (top-level type, or event_msg payload type).
 NOTABLE = (
     "token_usage_record",
+    "token_count",
+    "user_message",
+    "context_compacted",
     "compacted",
     "turn_aborted",
     "task_started",
@@ -69,6 +72,14 @@ def rollout_summary(out: Path) -> list[str]:
     return lines
 
 
+def root_thread(out: Path) -> str:
+    """The id of the first rollout file's thread (the session, when no hook names it)."""
+    for path in sorted((out / "rollouts").rglob("*.jsonl")):
+        with path.open(encoding="utf-8") as f:
+            return json.loads(f.readline())["payload"]["id"]
+    return "?"
+
+
 def call_line(c: dict[str, Any]) -> str:
     extra = [
         f"`{k}: {json.dumps(c[k])}`"
@@ -91,7 +102,7 @@ def what_happened(
         if line
     ]
     calls = json.loads((out / "model-calls.json").read_text(encoding="utf-8"))
-    session = next((h["session_id"] for h in hooks), "?")
+    session = next((h["session_id"] for h in hooks), None) or root_thread(out)
     turns = list(
         dict.fromkeys(h["turn_id"] for h in hooks if "turn_id" in h and "agent_id" not in h)
     )
@@ -108,7 +119,8 @@ def what_happened(
     notes = notes_for(scenario, version)
     if notes:
         body += ["", notes.strip()]
-    body += ["", f"Hook events ({len(hooks)}): " + " → ".join(event_label(h) for h in hooks) + "."]
+    events = " → ".join(event_label(h) for h in hooks) or "none ran"
+    body += ["", f"Hook events ({len(hooks)}): {events}."]
     body += ["", "Rollouts:", *rollout_summary(out)]
     if calls:
         heading = f"Model calls ({len(calls)}, input / cached / output / reasoning):"

@@ -8,7 +8,8 @@ use crate::support::pki::Pki;
 use crate::support::proxy::ConnectProxy;
 use codex_otel::doctor::hooks::Trust;
 use codex_otel::doctor::reach::{Finding, TlsProblem, TEST_SPAN};
-use codex_otel::doctor::{check, Inputs, Report};
+use codex_otel::doctor::{check, Inputs, Outcome, Report};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -319,4 +320,35 @@ async fn registering_through_both_hooks_json_and_the_plugin_is_a_warning() {
     let plugin = report.hooks.plugin.as_ref().expect("plugin found");
     assert!(plugin.missing_events().is_empty(), "{texts}");
     assert_eq!(plugin.enabled, Some(true));
+}
+
+/// The "Codex release" checks when the only `codex` on PATH is a script printing `version`.
+async fn release_texts(version: &str) -> Vec<(Outcome, String)> {
+    let bin = tempfile::tempdir().unwrap();
+    let codex = bin.path().join("codex");
+    std::fs::write(&codex, format!("#!/bin/sh\necho 'codex-cli {version}'\n")).unwrap();
+    std::fs::set_permissions(&codex, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let path = ("PATH", bin.path().display().to_string());
+    let report = doctor(&[path], home.path()).await;
+    let (_, checks) = report
+        .sections
+        .iter()
+        .find(|(title, _)| title == "Codex release")
+        .expect("a Codex release section");
+    let texts = checks.iter().map(|c| (c.outcome, c.text.clone()));
+    texts.collect()
+}
+
+#[tokio::test]
+async fn doctor_reads_codex_version_and_names_the_hook_path_of_its_release() {
+    let live = release_texts("0.171.0").await;
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].0, Outcome::Ok);
+    assert!(live[0].1.starts_with("Codex 0.171.0: live"), "{live:?}");
+    let none = release_texts("0.140.0").await;
+    assert_eq!(none[0].0, Outcome::Problem);
+    assert!(none[0].1.contains("no live hooks"), "{none:?}");
+    let partial = release_texts("0.125.0").await;
+    assert_eq!(partial[0].0, Outcome::Warning, "{partial:?}");
 }

@@ -241,7 +241,7 @@ pub(crate) fn calls_of(live: &Live, spans: &[Value]) -> Result<Vec<ModelCall>> {
     let calls = live.sandbox.mock().model_calls()?;
     Ok(calls
         .into_iter()
-        .filter(|c| threads.contains(c.thread_id.as_str()))
+        .filter(|c| c.thread_id.as_deref().is_some_and(|t| threads.contains(t)))
         .collect())
 }
 

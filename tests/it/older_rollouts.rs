@@ -1,10 +1,12 @@
 //! Rollouts of releases and clients that record less: without `token_usage_record` (releases
 //! before 0.160 record usage only in `token_count` events, and no response ids) every model call
 //! still becomes one chat span with its exact usage; without any usage at all, no span reports
-//! a total, and each says why.
+//! a total, and each says why. Real captures of those releases (0.125 to 0.160) are in the
+//! recorded list every replay and backend test iterates; a release that fired no hooks replays
+//! from its rollouts alone, through the CLI too.
 
 use crate::support::edited::replay_edited;
-use crate::support::fixtures::{model_calls, scenarios};
+use crate::support::fixtures::{model_calls, scenario_dir, scenarios};
 use codex_otel::span::{genai as key, AttrValue, SpanRecord};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -239,4 +241,86 @@ fn an_exec_command_end_gives_the_exit_code_where_no_item_says_it() {
         .unwrap();
     assert_eq!(int(span, key::CODEX_TOOL_EXIT_CODE), Some(3));
     assert_eq!(text(span, key::ERROR_TYPE), Some("exit_code"));
+}
+
+/// `codex-otel replay` with `args` (the bare binary, no environment but its state dir): the
+/// chat spans it wrote, or its stderr when it failed.
+fn cli_replay_chats(args: &[&std::ffi::OsStr]) -> Result<Vec<Value>, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("spans.ndjson");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_codex-otel"))
+        .arg("replay")
+        .args(args)
+        .arg("--spans-out")
+        .arg(&out)
+        .env_clear()
+        .env("CODEX_OTEL_HOME", dir.path().join("state"))
+        .output()
+        .unwrap();
+    if !run.status.success() {
+        return Err(String::from_utf8_lossy(&run.stderr).into_owned());
+    }
+    let text = std::fs::read_to_string(&out).unwrap();
+    let spans = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap());
+    Ok(spans
+        .filter(|s| s["name"].as_str().is_some_and(|n| n.starts_with("chat ")))
+        .collect())
+}
+
+#[test]
+fn a_release_that_fired_no_hooks_replays_from_its_rollouts_alone_through_the_cli() {
+    let name = "codex-0.140/compaction";
+    let dir = scenario_dir(name);
+    let rollouts = dir.join("rollouts");
+    let empty_hooks = dir.join("hooks.ndjson");
+    assert_eq!(std::fs::metadata(&empty_hooks).unwrap().len(), 0);
+    let truth = model_calls(name);
+    for args in [
+        vec!["--transcripts".as_ref(), rollouts.as_os_str()],
+        vec![
+            empty_hooks.as_os_str(),
+            "--transcripts".as_ref(),
+            rollouts.as_os_str(),
+        ],
+    ] {
+        let chats = cli_replay_chats(&args).unwrap();
+        let input = |s: &Value| {
+            let attrs = s["attributes"].as_array().unwrap();
+            let found = attrs.iter().find(|kv| kv[0] == key::USAGE_INPUT_TOKENS);
+            found.and_then(|kv| kv[1].as_i64()).unwrap()
+        };
+        let got: Vec<i64> = chats.iter().map(input).collect();
+        let want: Vec<i64> = truth.iter().map(|c| c.input_tokens).collect();
+        assert_eq!(got, want, "{args:?}");
+    }
+    let nothing = cli_replay_chats(&[empty_hooks.as_os_str()]).unwrap_err();
+    assert!(nothing.contains("no hook event"), "{nothing}");
+}
+
+#[test]
+fn the_hooks_each_release_ran_from_config_toml_are_the_ones_the_readme_table_names() {
+    let five = [
+        "SessionStart",
+        "UserPromptSubmit",
+        "PreToolUse",
+        "PostToolUse",
+        "Stop",
+    ];
+    let six = [&five[..], &["SessionEnd"]].concat();
+    for (release, expected) in [
+        ("codex-0.125", &five[..]),
+        ("codex-0.130", &[][..]),
+        ("codex-0.140", &[][..]),
+        ("codex-0.150", &six[..]),
+        ("codex-0.160", &six[..]),
+    ] {
+        let name = format!("{release}/shell");
+        let ran: Vec<String> = crate::support::fixtures::hooks(&name)
+            .iter()
+            .map(|h| h.event.name().to_owned())
+            .collect();
+        assert_eq!(ran, expected, "{name}");
+    }
 }

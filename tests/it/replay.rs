@@ -1,7 +1,9 @@
 //! Replaying real Codex 0.169 recordings gives the expected span tree, the exact token
 //! numbers Codex recorded, and the same spans whatever order hooks and records arrive in.
 
-use crate::support::fixtures::{hooks, model_calls, replay_with, scenario_dir, scenarios};
+use crate::support::fixtures::{
+    hooks, model_calls, records_usage, replay_with, scenario_dir, scenarios, session_id,
+};
 use crate::support::span_tree::{assert_golden, span_tree, tree_diff};
 use codex_otel::codex::discover::session_threads;
 use codex_otel::codex::rollout::{EventMsg, ResponseItem, RolloutLine, RolloutRecord};
@@ -40,11 +42,9 @@ fn chat_spans_carry_exactly_the_token_numbers_codex_recorded() {
             "{name}: one chat span per model call"
         );
         for (span, call) in chats.iter().zip(&truth) {
-            assert_eq!(
-                span.str_attr(key::RESPONSE_ID),
-                Some(call.response_id.as_str()),
-                "{name}"
-            );
+            // Releases before 0.160 record usage only in `token_count`, with no response id.
+            let recorded = records_usage(name).then_some(call.response_id.as_str());
+            assert_eq!(span.str_attr(key::RESPONSE_ID), recorded, "{name}");
             assert_eq!(span.str_attr(key::REQUEST_MODEL), Some(call.model.as_str()));
             assert_eq!(
                 span.int_attr(key::USAGE_INPUT_TOKENS),
@@ -66,10 +66,9 @@ fn chat_spans_carry_exactly_the_token_numbers_codex_recorded() {
                 span.str_attr(key::CODEX_TURN_ID),
                 Some(call.turn_id.as_str())
             );
-            assert_eq!(
-                span.str_attr(key::CODEX_THREAD_ID),
-                Some(call.thread_id.as_str())
-            );
+            if let Some(thread) = &call.thread_id {
+                assert_eq!(span.str_attr(key::CODEX_THREAD_ID), Some(thread.as_str()));
+            }
         }
     }
 }
@@ -157,7 +156,7 @@ fn a_resumed_session_continues_the_same_trace_without_duplicating_spans() {
 fn replay_with_late_hooks(name: &str) -> Vec<SpanRecord> {
     let dir = scenario_dir(name).join("rollouts");
     let hooks = hooks(name);
-    let session = hooks[0].event.common.session_id.clone();
+    let session = session_id(name);
     let mut machine = SessionMachine::new(&session, SessionConfig::default());
     let named: Vec<(String, std::path::PathBuf)> = hooks
         .iter()
@@ -251,12 +250,13 @@ fn switching_content_capture_off_removes_all_content_and_nothing_else() {
                 with.name
             );
         }
-        let prompt = &hooks(name)[1];
         let text = serde_json::to_string(&bare).unwrap();
-        if let codex_otel::codex::hook_event::HookKind::UserPromptSubmit { prompt: Some(p) } =
-            &prompt.event.kind
-        {
-            assert!(!text.contains(p.as_str()), "{name}: the prompt leaked");
+        for hook in hooks(name) {
+            if let codex_otel::codex::hook_event::HookKind::UserPromptSubmit { prompt: Some(p) } =
+                &hook.event.kind
+            {
+                assert!(!text.contains(p.as_str()), "{name}: the prompt leaked");
+            }
         }
     }
 }

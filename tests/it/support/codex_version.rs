@@ -1,7 +1,9 @@
 //! Which Codex CLI a test runs, and where its binary is.
 //!
 //! Contract: every live scenario runs on [`CodexVersion::V0171`] (the newest, `$CODEX_BIN`);
-//! a smoke set also runs on [`CodexVersion::V0169`] (`$CODEX_BIN_0169`). When the variable is
+//! a smoke set also runs on [`CodexVersion::V0169`] (`$CODEX_BIN_0169`), and the plugin's
+//! whole-session test on [`CodexVersion::V0150`] (`$CODEX_BIN_0150`), the oldest release whose
+//! plugin hooks run (see the README's release table). When the variable is
 //! unset the binary is looked for where `.ci/install-codex.sh` installs that version
 //! (`<repo>/.work/codex-<version>/node_modules/.bin/codex`). A missing binary is a printed
 //! skip ([`skip`]); a binary that reports another version is an error.
@@ -18,8 +20,10 @@ const REQUIRE_ENV: &str = "CODEX_OTEL_REQUIRE_CODEX";
 pub(crate) enum CodexVersion {
     /// 0.171.0: the newest, run by every live scenario.
     V0171,
-    /// 0.169.0: the oldest supported, run by the smoke set.
+    /// 0.169.0: the oldest with the model-request events, run by the smoke set.
     V0169,
+    /// 0.150.0: the oldest whose plugin hooks run (12 events, no model-request events).
+    V0150,
 }
 
 impl CodexVersion {
@@ -28,6 +32,7 @@ impl CodexVersion {
         match self {
             CodexVersion::V0171 => "0.171.0",
             CodexVersion::V0169 => "0.169.0",
+            CodexVersion::V0150 => "0.150.0",
         }
     }
 
@@ -36,6 +41,7 @@ impl CodexVersion {
         match self {
             CodexVersion::V0171 => "CODEX_BIN",
             CodexVersion::V0169 => "CODEX_BIN_0169",
+            CodexVersion::V0150 => "CODEX_BIN_0150",
         }
     }
 
@@ -43,6 +49,11 @@ impl CodexVersion {
     /// `response_id` (0.171 and later).
     pub(crate) fn has_request_ids(self) -> bool {
         self == CodexVersion::V0171
+    }
+
+    /// Whether PreModelRequest and PostModelRequest fire (0.169 and later).
+    pub(crate) fn fires_model_requests(self) -> bool {
+        self != CodexVersion::V0150
     }
 
     /// The binary, or `None` (with a printed reason) when it is not installed.

@@ -2,7 +2,7 @@
 //! make the rollouts of other Codex releases (no usage records, no timestamps, no response ids)
 //! from real recordings.
 
-use super::fixtures::{hooks, scenario_dir};
+use super::fixtures::{hooks, scenario_dir, session_id};
 use codex_otel::codex::discover::session_threads;
 use codex_otel::codex::rollout::RolloutLine;
 use codex_otel::session::{Notice, SessionConfig, SessionMachine};
@@ -31,7 +31,7 @@ pub(crate) fn replay_edited(
 /// Replays scenario `name` with each rollout file's lines replaced by `edit(lines)`.
 pub(crate) fn replay_edited_lines(name: &str, edit: impl Fn(Vec<Value>) -> Vec<Value>) -> Outcome {
     let hooks = hooks(name);
-    let session = hooks[0].event.common.session_id.clone();
+    let session = session_id(name);
     let mut machine = SessionMachine::new(&session, SessionConfig::default());
     let mut spans = Vec::new();
     for hook in &hooks {

@@ -2,7 +2,10 @@
 //!
 //! A scenario is named `codex-<version>/<scenario>` (e.g. `codex-0.171/shell`), or by its bare
 //! directory name for a Codex 0.169 recording (`shell`), as tests that pick one recording do.
+//! A release that fired no hooks (0.130 without persisted trust, 0.140) has an empty
+//! `hooks.ndjson`: its scenarios replay from their rollouts alone.
 
+use codex_otel::codex::discover::{session_threads, sessions};
 use codex_otel::replay::{read_hooks, replay, RecordedHook};
 use codex_otel::session::SessionConfig;
 use codex_otel::span::SpanRecord;
@@ -10,8 +13,16 @@ use serde::Deserialize;
 use std::path::PathBuf;
 
 /// The Codex versions with recordings, each a directory under tests/fixtures, and how many
-/// scenarios each has at least.
-const RECORDED: [(&str, usize); 2] = [("codex-0.169", 13), ("codex-0.171", 6)];
+/// scenarios each has at least. [`scenario_dir`] resolves bare names under the 0.169 entry.
+const RECORDED: [(&str, usize); 7] = [
+    ("codex-0.169", 13),
+    ("codex-0.171", 6),
+    ("codex-0.125", 3),
+    ("codex-0.130", 3),
+    ("codex-0.140", 3),
+    ("codex-0.150", 3),
+    ("codex-0.160", 3),
+];
 
 /// The directory of a scenario (see the module docs for names).
 pub(crate) fn scenario_dir(name: &str) -> PathBuf {
@@ -52,6 +63,32 @@ pub(crate) fn hooks(name: &str) -> Vec<RecordedHook> {
     read_hooks(&[scenario_dir(name).join("hooks.ndjson")]).expect("fixture hooks")
 }
 
+/// The scenario's session id: its first hook's, or, with no hook, its first rollout's.
+pub(crate) fn session_id(name: &str) -> String {
+    match hooks(name).first() {
+        Some(hook) => hook.event.common.session_id.clone(),
+        None => sessions(&scenario_dir(name).join("rollouts"), 3)
+            .into_iter()
+            .next()
+            .expect("a rollout file"),
+    }
+}
+
+/// Whether the scenario's rollouts hold `token_usage_record` lines (0.160 and later), the only
+/// records that carry a call's response id.
+pub(crate) fn records_usage(name: &str) -> bool {
+    let dir = scenario_dir(name).join("rollouts");
+    sessions(&dir, 3).iter().any(|session| {
+        session_threads(&dir, session, 3).iter().any(|thread| {
+            let text = std::fs::read_to_string(&thread.path).expect("rollout");
+            text.lines().any(|line| {
+                let record: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+                record["type"] == "token_usage_record"
+            })
+        })
+    })
+}
+
 /// Replays a scenario with `config`.
 pub(crate) fn replay_with(name: &str, config: &SessionConfig) -> Vec<SpanRecord> {
     let rollouts = scenario_dir(name).join("rollouts");
@@ -73,8 +110,8 @@ pub(crate) struct ModelCall {
     pub(crate) output_tokens: i64,
     /// Reasoning tokens.
     pub(crate) reasoning_tokens: i64,
-    /// The thread that made the call.
-    pub(crate) thread_id: String,
+    /// The thread that made the call (releases before 0.130 send none).
+    pub(crate) thread_id: Option<String>,
     /// The turn.
     pub(crate) turn_id: String,
 }

@@ -83,10 +83,7 @@ pub(crate) fn assert_every_model_request_journaled(
                 .iter()
                 .find(|c| post.response_id.as_deref() == Some(c.response_id.as_str()))
                 .unwrap_or_else(|| panic!("no model call answered {post:?}"));
-            assert_eq!(
-                post.request.thread_id.as_deref(),
-                Some(call.thread_id.as_str())
-            );
+            assert_eq!(post.request.thread_id, call.thread_id);
             assert_eq!(post.request.kind.as_deref(), Some("sampling"));
             pres.iter()
                 .find(|(_, pre)| pre.request_id.as_deref() == Some(id))
