@@ -82,11 +82,24 @@ impl ModelCall {
             .any(|p| matches!(p, Part::ToolCall { .. }))
     }
 
-    /// Settles the call on the thread's next meaningful record.
+    /// Settles the call on the thread's next meaningful record. A `compacted` record right
+    /// after it makes it the compaction's summary call when it names the call's response id,
+    /// or names none (releases before 0.160); a summary call that recorded no output gets the
+    /// summary text the `compacted` record holds.
     pub(crate) fn settle(&mut self, next: &RolloutRecord) {
-        let compaction = matches!(next, RolloutRecord::Compacted(c)
-            if c.compaction_response_id.is_some()
-                && c.compaction_response_id.as_deref() == self.response_id());
+        let summary = match next {
+            RolloutRecord::Compacted(c) => match c.compaction_response_id.as_deref() {
+                Some(id) => (Some(id) == self.response_id()).then_some(c),
+                None => Some(c),
+            },
+            _ => None,
+        };
+        if let Some(message) = summary.and_then(|c| c.message.as_ref()) {
+            if self.outputs.is_empty() {
+                self.outputs.push(Part::Text(message.clone()));
+            }
+        }
+        let compaction = summary.is_some();
         self.phase = CallPhase::Settled { compaction };
     }
 
@@ -186,13 +199,18 @@ mod tests {
     }
 
     #[test]
-    fn a_call_without_response_id_is_never_taken_for_a_summary_call_without_one() {
+    fn before_compaction_response_ids_the_call_right_before_compacted_is_the_summary_call() {
         let mut call = call(CallKey::Position {
             thread: "t".into(),
             index: 0,
         });
-        call.settle(&compacted(None));
-        assert!(!call.is_compaction());
+        let record = RolloutRecord::Compacted(Compacted {
+            message: Some("SUMMARY".into()),
+            compaction_response_id: None,
+        });
+        call.settle(&record);
+        assert!(call.is_compaction());
+        assert_eq!(call.outputs, [Part::Text("SUMMARY".into())]);
     }
 
     #[test]
