@@ -1,11 +1,14 @@
-//! Finding the rollout files of a session's threads that no hook names (the approval
-//! reviewer's thread, for one): every `rollout-*.jsonl` or `.jsonl.zst` file in a directory
-//! whose first line is a `session_meta` of the session. Only first lines are read.
+//! Finding rollout files: every `rollout-*.jsonl` or `.jsonl.zst` file below a directory
+//! ([`rollout_files`]), what its first line says ([`first_record`]: the thread's
+//! `session_meta` and when it was written), and the files of one session's threads that no
+//! hook names (the approval reviewer's thread, for one: [`session_threads`]). Only first lines
+//! are read.
 
-use super::rollout::{RolloutLine, RolloutRecord};
+use super::rollout::{RolloutLine, RolloutRecord, SessionMeta};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// Longest first line read from a candidate (a `session_meta` holds the base instructions).
 const MAX_FIRST_LINE: u64 = 4 * 1024 * 1024;
@@ -19,16 +22,49 @@ pub struct ThreadFile {
     pub thread_id: String,
 }
 
+/// The first record of a rollout file: who the thread is and when Codex started it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirstRecord {
+    /// The thread's `session_meta`.
+    pub meta: SessionMeta,
+    /// The record's timestamp.
+    pub timestamp: Option<SystemTime>,
+}
+
+impl FirstRecord {
+    /// The session (root thread) the thread belongs to: `session_meta.session_id`, else the
+    /// thread's own id (rollouts older than that field).
+    pub fn session_id(&self) -> &str {
+        self.meta.session_id.as_deref().unwrap_or(&self.meta.id)
+    }
+}
+
 /// The thread files in `dir` (and its subdirectories, `depth` levels down) that belong to
 /// `session_id`, sorted by path. Unreadable entries are skipped.
 pub fn session_threads(dir: &Path, session_id: &str, depth: usize) -> Vec<ThreadFile> {
+    let of_session = |path: PathBuf| {
+        let first = first_record(&path)?;
+        (first.meta.session_id.as_deref() == Some(session_id)).then_some(ThreadFile {
+            path,
+            thread_id: first.meta.id,
+        })
+    };
+    rollout_files(dir, depth)
+        .into_iter()
+        .filter_map(of_session)
+        .collect()
+}
+
+/// Every rollout file in `dir` and its subdirectories, `depth` levels down, sorted by path.
+/// Unreadable entries are skipped.
+pub fn rollout_files(dir: &Path, depth: usize) -> Vec<PathBuf> {
     let mut found = Vec::new();
-    visit(dir, session_id, depth, &mut found);
-    found.sort_by(|a, b| a.path.cmp(&b.path));
+    visit(dir, depth, &mut found);
+    found.sort();
     found
 }
 
-fn visit(dir: &Path, session_id: &str, depth: usize, found: &mut Vec<ThreadFile>) {
+fn visit(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -36,19 +72,18 @@ fn visit(dir: &Path, session_id: &str, depth: usize, found: &mut Vec<ThreadFile>
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
         if path.is_dir() && depth > 0 {
-            visit(&path, session_id, depth - 1, found);
+            visit(&path, depth - 1, found);
         } else if name.starts_with("rollout-")
             && (name.ends_with(".jsonl") || name.ends_with(".jsonl.zst"))
         {
-            if let Some(thread_id) = thread_of(&path, session_id) {
-                found.push(ThreadFile { path, thread_id });
-            }
+            found.push(path);
         }
     }
 }
 
-/// The thread id of the file when its first line is a `session_meta` of `session_id`.
-fn thread_of(path: &Path, session_id: &str) -> Option<String> {
+/// The file's first record when it is a `session_meta`; `None` when it is not, or the file
+/// cannot be read.
+pub fn first_record(path: &Path) -> Option<FirstRecord> {
     let file = File::open(path).ok()?;
     let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "zst") {
         Box::new(zstd::Decoder::new(file).ok()?)
@@ -59,10 +94,12 @@ fn thread_of(path: &Path, session_id: &str) -> Option<String> {
     BufReader::new(reader.take(MAX_FIRST_LINE))
         .read_until(b'\n', &mut line)
         .ok()?;
-    match RolloutLine::parse(&line).ok()?.record {
-        RolloutRecord::SessionMeta(meta) if meta.session_id.as_deref() == Some(session_id) => {
-            Some(meta.id)
-        }
+    let line = RolloutLine::parse(&line).ok()?;
+    match line.record {
+        RolloutRecord::SessionMeta(meta) => Some(FirstRecord {
+            meta,
+            timestamp: line.timestamp,
+        }),
         _ => None,
     }
 }
