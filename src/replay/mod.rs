@@ -188,20 +188,20 @@ pub(crate) fn read_rollouts_and_finish<E>(
     mut out: impl FnMut(Vec<SpanRecord>) -> Result<(), E>,
 ) -> Result<Vec<crate::session::Notice>, E> {
     for (key, path) in files {
-        for_each_rollout_line(path, |line| out(machine.push_rollout(key, &line)))?;
+        let mut tail = RolloutTail::new(path, 0);
+        drain_rollout(&mut tail, |line| out(machine.push_rollout(key, &line)))?;
     }
     out(machine.finish())?;
     Ok(machine.take_notices())
 }
 
-/// Calls `each` with every parsable line of a rollout file, `.jsonl.zst` included (none when
-/// it is missing or unreadable), read one bounded batch at a time with the same tail the
-/// daemon uses.
-fn for_each_rollout_line<E>(
-    path: &Path,
+/// Calls `each` with every parsable line `tail` has not returned yet, `.jsonl.zst` included
+/// (none when the file is missing or unreadable), one bounded batch at a time: the same tail
+/// the daemon uses.
+pub(crate) fn drain_rollout<E>(
+    tail: &mut RolloutTail,
     mut each: impl FnMut(RolloutLine) -> Result<(), E>,
 ) -> Result<(), E> {
-    let mut tail = RolloutTail::new(path, 0);
     while let Ok(batch) = tail.read() {
         for (_, line) in batch.items {
             each(line)?;
