@@ -21,6 +21,8 @@ pub enum Command {
     Daemon(DaemonArgs),
     /// Run a recorded session (hooks.ndjson + rollouts) through the pipeline and export it.
     Replay(ReplayArgs),
+    /// Backfill past sessions from `$CODEX_HOME/sessions` (rollouts only) to the destinations.
+    Import(crate::import::ImportArgs),
     /// Draw a trace from the local store as a tree.
     Show(ShowArgs),
     /// Wait until everything journaled so far is delivered (exit 1 on timeout).

@@ -13,6 +13,7 @@
 //! - [`delivery`]: durable spools and couriers per destination: spans until acknowledged.
 //! - [`daemon`]: the composition root that follows journals and rollouts and drives exports.
 //! - [`replay`]: a recorded session through the same pipeline, for tests and demos.
+//! - [`import`]: backfills past sessions from their rollout files, through replay's delivery.
 //! - [`record`]: the record file: every hook event as NDJSON, credentials redacted, for replay.
 //! - [`show`]: draws a trace from the local store as a tree.
 //! - [`config`]: the only place that reads flags, environment and the config file.
@@ -34,6 +35,7 @@ pub mod delivery;
 pub mod doctor;
 pub mod export;
 pub mod hook;
+pub mod import;
 pub mod install;
 pub mod journal;
 pub mod logging;

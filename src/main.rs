@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Hook(args) => codex_otel::hook::run(&args),
         Command::Daemon(args) => report(codex_otel::daemon::main(&args)),
         Command::Replay(args) => report(codex_otel::replay::main(&args)),
+        Command::Import(args) => report(codex_otel::import::main(&args)),
         Command::Show(args) => report(codex_otel::show::main(&args)),
         Command::Flush(args) => report(codex_otel::client::flush(&args)),
         Command::Status(args) => report(codex_otel::client::status(&args)),

@@ -165,6 +165,17 @@ impl StateDir {
         self.root.join("replay-spool")
     }
 
+    /// `import-spool/`: the spools of `codex-otel import`, apart from the daemon's and
+    /// replay's for the same reason.
+    pub fn import_spool_root(&self) -> PathBuf {
+        self.root.join("import-spool")
+    }
+
+    /// `imported/`: one marker per session `codex-otel import` handed to the spools.
+    pub fn imported_dir(&self) -> PathBuf {
+        self.root.join("imported")
+    }
+
     /// `daemon.sock`: the Unix socket hooks poke. When that path is too long for a Unix
     /// socket address ([`MAX_SOCKET_PATH`]), the socket lives in the per-user private
     /// `/tmp/codex-otel-<uid>/` under a name derived from the state directory instead.

@@ -1,7 +1,9 @@
-//! Finding the rollout files of a session's threads that no hook names (the approval
-//! reviewer's thread, for one): every `rollout-*.jsonl` or `.jsonl.zst` file in a directory
-//! whose first line is a `session_meta` of the session; and the sessions of a directory when
-//! no hook names any (releases that fire no hooks: [`sessions`]). Only first lines are read.
+//! Finding rollout files: every `rollout-*.jsonl` or `.jsonl.zst` file below a directory
+//! ([`rollout_files`]), what its first line says ([`first_record`]: the thread's
+//! `session_meta` and when it was written), the files of one session's threads that no hook
+//! names (the approval reviewer's thread, for one: [`session_threads`]), and the sessions of a
+//! directory when no hook names any (releases that fire no hooks: [`sessions`]). Only first
+//! lines are read.
 //!
 //! A thread's session is `session_meta.session_id`, or its own `id` where the meta has no
 //! `session_id` (releases before 0.150 write none: each of their rollout files is its own
@@ -11,6 +13,7 @@ use super::rollout::{RolloutLine, RolloutRecord, SessionMeta};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// Longest first line read from a candidate (a `session_meta` holds the base instructions).
 const MAX_FIRST_LINE: u64 = 4 * 1024 * 1024;
@@ -24,45 +27,64 @@ pub struct ThreadFile {
     pub thread_id: String,
 }
 
+/// The first record of a rollout file: who the thread is and when Codex started it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirstRecord {
+    /// The thread's `session_meta`.
+    pub meta: SessionMeta,
+    /// The record's timestamp.
+    pub timestamp: Option<SystemTime>,
+}
+
+impl FirstRecord {
+    /// The session (root thread) the thread belongs to: `session_meta.session_id`, else the
+    /// thread's own id (rollouts older than that field).
+    pub fn session_id(&self) -> &str {
+        self.meta.session_id.as_deref().unwrap_or(&self.meta.id)
+    }
+}
+
 /// The thread files in `dir` (and its subdirectories, `depth` levels down) that belong to
 /// `session_id`, sorted by path. Unreadable entries are skipped.
 pub fn session_threads(dir: &Path, session_id: &str, depth: usize) -> Vec<ThreadFile> {
-    let mut found = Vec::new();
-    visit(dir, depth, &mut |path, meta| {
-        if session_of(&meta) == session_id {
-            found.push(ThreadFile {
-                path,
-                thread_id: meta.id,
-            });
-        }
-    });
-    found.sort_by(|a, b| a.path.cmp(&b.path));
-    found
+    let of_session = |path: PathBuf| {
+        let first = first_record(&path)?;
+        (first.session_id() == session_id).then_some(ThreadFile {
+            path,
+            thread_id: first.meta.id,
+        })
+    };
+    rollout_files(dir, depth)
+        .into_iter()
+        .filter_map(of_session)
+        .collect()
 }
 
 /// The session ids of every thread file in `dir` (`depth` levels down), each once, in the
 /// order of their first file's path.
 pub fn sessions(dir: &Path, depth: usize) -> Vec<String> {
-    let mut found: Vec<(PathBuf, String)> = Vec::new();
-    visit(dir, depth, &mut |path, meta| {
-        found.push((path, session_of(&meta).to_owned()))
-    });
-    found.sort();
     let mut ids: Vec<String> = Vec::new();
-    for (_, id) in found {
-        if !ids.contains(&id) {
-            ids.push(id);
+    for path in rollout_files(dir, depth) {
+        let Some(first) = first_record(&path) else {
+            continue;
+        };
+        if !ids.iter().any(|id| id == first.session_id()) {
+            ids.push(first.session_id().to_owned());
         }
     }
     ids
 }
 
-/// The session a thread belongs to (see the module docs).
-fn session_of(meta: &SessionMeta) -> &str {
-    meta.session_id.as_deref().unwrap_or(&meta.id)
+/// Every rollout file in `dir` and its subdirectories, `depth` levels down, sorted by path.
+/// Unreadable entries are skipped.
+pub fn rollout_files(dir: &Path, depth: usize) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    visit(dir, depth, &mut found);
+    found.sort();
+    found
 }
 
-fn visit(dir: &Path, depth: usize, each: &mut dyn FnMut(PathBuf, SessionMeta)) {
+fn visit(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -70,19 +92,18 @@ fn visit(dir: &Path, depth: usize, each: &mut dyn FnMut(PathBuf, SessionMeta)) {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
         if path.is_dir() && depth > 0 {
-            visit(&path, depth - 1, each);
+            visit(&path, depth - 1, found);
         } else if name.starts_with("rollout-")
             && (name.ends_with(".jsonl") || name.ends_with(".jsonl.zst"))
         {
-            if let Some(meta) = meta_of(&path) {
-                each(path, meta);
-            }
+            found.push(path);
         }
     }
 }
 
-/// The file's `session_meta`, when its first line is one.
-fn meta_of(path: &Path) -> Option<SessionMeta> {
+/// The file's first record when it is a `session_meta`; `None` when it is not, or the file
+/// cannot be read.
+pub fn first_record(path: &Path) -> Option<FirstRecord> {
     let file = File::open(path).ok()?;
     let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "zst") {
         Box::new(zstd::Decoder::new(file).ok()?)
@@ -93,8 +114,12 @@ fn meta_of(path: &Path) -> Option<SessionMeta> {
     BufReader::new(reader.take(MAX_FIRST_LINE))
         .read_until(b'\n', &mut line)
         .ok()?;
-    match RolloutLine::parse(&line).ok()?.record {
-        RolloutRecord::SessionMeta(meta) => Some(meta),
+    let line = RolloutLine::parse(&line).ok()?;
+    match line.record {
+        RolloutRecord::SessionMeta(meta) => Some(FirstRecord {
+            meta,
+            timestamp: line.timestamp,
+        }),
         _ => None,
     }
 }

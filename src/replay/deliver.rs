@@ -55,7 +55,7 @@ pub enum DeliverError {
         waited: Duration,
     },
     /// Spans were still spooled when the wait ended.
-    #[error("{queued} spans not delivered within {waited:?}; they stay in {} for the next replay", dir.display())]
+    #[error("{queued} spans not delivered within {waited:?}; they stay in {} for the next run", dir.display())]
     Undelivered {
         /// Spans left in the spools.
         queued: u64,
@@ -87,26 +87,13 @@ pub(super) fn deliver(
     timeout: Duration,
 ) -> Result<u64, DeliverError> {
     let state = StateDir::from_env();
-    let configs = crate::config::destinations_from_env(&state)?;
-    let (settings, problems) = DeliverySettings::from_lookup(|name| std::env::var(name).ok());
-    for problem in problems {
-        eprintln!("codex-otel: {problem}");
-    }
-    let stage = Stage::start(&state, &configs, settings, timeout)?;
-    let mut group: (String, Vec<SpanRecord>) = (String::new(), Vec::new());
+    let stage = Stage::from_env(&state, state.replay_spool_root(), "replay", timeout)?;
+    let mut group = Group::new(&stage);
     let count = replay_each(hooks, transcripts, config, |session_id, spans| {
-        if group.0 != session_id {
-            stage.hand_over(&group.0, std::mem::take(&mut group.1))?;
-            group.0 = session_id.to_owned();
-        }
-        group.1.extend(spans);
-        if group.1.len() >= HAND_OVER_SPANS {
-            stage.hand_over(&group.0, std::mem::take(&mut group.1))?;
-        }
-        Ok::<(), DeliverError>(())
+        group.add(session_id, spans)
     });
     let handed_over = count.and_then(|count| {
-        stage.hand_over(&group.0, std::mem::take(&mut group.1))?;
+        group.hand_over()?;
         Ok(count)
     });
     let delivered = stage.finish();
@@ -115,8 +102,50 @@ pub(super) fn deliver(
     Ok(count)
 }
 
-/// The replay's spools and couriers, on a runtime of their own.
-struct Stage {
+/// Spans of one session gathered into hand-overs of at most [`HAND_OVER_SPANS`]: spans of
+/// another session, a full group or [`Group::hand_over`] hand the gathered ones over.
+pub(crate) struct Group<'a> {
+    stage: &'a Stage,
+    session_id: String,
+    spans: Vec<SpanRecord>,
+}
+
+impl<'a> Group<'a> {
+    /// An empty group handing over to `stage`.
+    pub(crate) fn new(stage: &'a Stage) -> Self {
+        Group {
+            stage,
+            session_id: String::new(),
+            spans: Vec::new(),
+        }
+    }
+
+    /// Adds `spans` of `session_id`.
+    pub(crate) fn add(
+        &mut self,
+        session_id: &str,
+        spans: Vec<SpanRecord>,
+    ) -> Result<(), DeliverError> {
+        if self.session_id != session_id {
+            self.hand_over()?;
+            self.session_id = session_id.to_owned();
+        }
+        self.spans.extend(spans);
+        if self.spans.len() >= HAND_OVER_SPANS {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    /// Hands what is gathered over to every spool now.
+    pub(crate) fn hand_over(&mut self) -> Result<(), DeliverError> {
+        let spans = std::mem::take(&mut self.spans);
+        self.stage.hand_over(&self.session_id, spans)
+    }
+}
+
+/// A command's spools and couriers (`replay`'s, `import`'s), on a runtime of their own.
+pub(crate) struct Stage {
     runtime: tokio::runtime::Runtime,
     destinations: Destinations,
     handles: Vec<DestinationHandle>,
@@ -127,8 +156,27 @@ struct Stage {
 }
 
 impl Stage {
-    fn start(
+    /// Starts delivery to the destinations configured by the environment (and
+    /// `config.json`), spooled under `dir`, logging as `component`; `timeout` bounds every
+    /// wait (for room in a full spool, for the last acknowledgement).
+    pub(crate) fn from_env(
         state: &StateDir,
+        dir: PathBuf,
+        component: &'static str,
+        timeout: Duration,
+    ) -> Result<Self, DeliverError> {
+        let configs = crate::config::destinations_from_env(state)?;
+        let (settings, problems) = DeliverySettings::from_lookup(|name| std::env::var(name).ok());
+        for problem in problems {
+            eprintln!("codex-otel: {problem}");
+        }
+        let log = Log::new(state, component).with_stderr(true);
+        Self::start(dir, log, &configs, settings, timeout)
+    }
+
+    fn start(
+        dir: PathBuf,
+        log: Log,
         configs: &[DestinationConfig],
         settings: DeliverySettings,
         timeout: Duration,
@@ -138,9 +186,7 @@ impl Stage {
             .enable_all()
             .build()
             .map_err(DeliverError::Runtime)?;
-        let log = Log::new(state, "replay").with_stderr(true);
         let (tracker, cancel) = (TaskTracker::new(), CancellationToken::new());
-        let dir = state.replay_spool_root();
         let _entered = runtime.enter();
         let destinations = Destinations::new(&dir, settings, tracker.clone(), cancel.clone(), log);
         let handles = destinations.for_configs(configs);
@@ -163,7 +209,11 @@ impl Stage {
 
     /// Hands `spans` of `session_id` to every destination's spool, waiting (bounded) for room
     /// in a full one.
-    fn hand_over(&self, session_id: &str, spans: Vec<SpanRecord>) -> Result<(), DeliverError> {
+    pub(crate) fn hand_over(
+        &self,
+        session_id: &str,
+        spans: Vec<SpanRecord>,
+    ) -> Result<(), DeliverError> {
         if spans.is_empty() {
             return Ok(());
         }
@@ -206,7 +256,7 @@ impl Stage {
 
     /// Waits (bounded) until every configured spool is empty, flushes the metrics, stops the
     /// couriers and says per destination what happened.
-    fn finish(self) -> Result<(), DeliverError> {
+    pub(crate) fn finish(self) -> Result<(), DeliverError> {
         let settled = async {
             while self.destinations.busy() {
                 tokio::time::sleep(ASK_AGAIN).await;

@@ -23,7 +23,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-mod deliver;
+pub(crate) mod deliver;
 
 pub use deliver::DeliverError;
 
@@ -182,25 +182,37 @@ pub fn replay_each<E: From<ReplayError>>(
             .filter(|thread| !named.iter().any(|(_, path)| *path == thread.path))
             .map(|thread| (thread.path.to_string_lossy().into_owned(), thread.path));
         let files: Vec<(String, PathBuf)> = unnamed.chain(named.iter().cloned()).collect();
-        for (key, path) in &files {
-            for_each_rollout_line(path, |line| out(machine.push_rollout(key, &line)))?;
-        }
-        out(machine.finish())?;
-        for notice in machine.take_notices() {
+        for notice in read_rollouts_and_finish(&mut machine, &files, &mut out)? {
             eprintln!("codex-otel: session {id}: {notice}");
         }
     }
     Ok(emitted)
 }
 
-/// Calls `each` with every parsable line of a rollout file, `.jsonl.zst` included (none when
-/// it is missing or unreadable), read one bounded batch at a time with the same tail the
-/// daemon uses.
-fn for_each_rollout_line<E>(
-    path: &Path,
+/// Feeds `machine` every record of `files` (each the key the machine knows the file by and
+/// the path to read), one file after the other, then finishes it; every group of spans goes
+/// to `out` as it is emitted. Returns what the machine could not place. Shared by `replay`
+/// (after the session's hooks) and `import` (no hooks at all).
+pub(crate) fn read_rollouts_and_finish<E>(
+    machine: &mut SessionMachine,
+    files: &[(String, PathBuf)],
+    mut out: impl FnMut(Vec<SpanRecord>) -> Result<(), E>,
+) -> Result<Vec<crate::session::Notice>, E> {
+    for (key, path) in files {
+        let mut tail = RolloutTail::new(path, 0);
+        drain_rollout(&mut tail, |line| out(machine.push_rollout(key, &line)))?;
+    }
+    out(machine.finish())?;
+    Ok(machine.take_notices())
+}
+
+/// Calls `each` with every parsable line `tail` has not returned yet, `.jsonl.zst` included
+/// (none when the file is missing or unreadable), one bounded batch at a time: the same tail
+/// the daemon uses.
+pub(crate) fn drain_rollout<E>(
+    tail: &mut RolloutTail,
     mut each: impl FnMut(RolloutLine) -> Result<(), E>,
 ) -> Result<(), E> {
-    let mut tail = RolloutTail::new(path, 0);
     while let Ok(batch) = tail.read() {
         for (_, line) in batch.items {
             each(line)?;
@@ -218,17 +230,7 @@ fn for_each_rollout_line<E>(
 /// ([`deliver`]).
 pub fn main(args: &crate::cli::ReplayArgs) -> anyhow::Result<()> {
     let hooks = read_hooks(&args.hooks)?;
-    let env = |name: &str| std::env::var(name).ok();
-    let (json, problem) = crate::config::config_json::load_from(env);
-    let missing = |p: &ConfigJsonError| matches!(p, ConfigJsonError::Missing { .. });
-    if let Some(problem) = problem.filter(|p| !missing(p)) {
-        eprintln!("codex-otel: {problem}");
-    }
-    let vars = crate::config::config_json::layered(env, &json);
-    let (config, problems) = crate::config::session::session_config(vars);
-    for problem in problems {
-        eprintln!("codex-otel: {problem}");
-    }
+    let config = session_config_from_env();
     let transcripts = args.transcripts.as_deref();
     let count = match &args.spans_out {
         Some(path) => write_spans(path, &hooks, transcripts, &config)?,
@@ -240,6 +242,23 @@ pub fn main(args: &crate::cli::ReplayArgs) -> anyhow::Result<()> {
     };
     eprintln!("replayed {count} spans");
     Ok(())
+}
+
+/// The session settings from the environment and `config.json`, as the daemon reads them;
+/// problems with them are said on stderr.
+pub(crate) fn session_config_from_env() -> SessionConfig {
+    let env = |name: &str| std::env::var(name).ok();
+    let (json, problem) = crate::config::config_json::load_from(env);
+    let missing = |p: &ConfigJsonError| matches!(p, ConfigJsonError::Missing { .. });
+    if let Some(problem) = problem.filter(|p| !missing(p)) {
+        eprintln!("codex-otel: {problem}");
+    }
+    let vars = crate::config::config_json::layered(env, &json);
+    let (config, problems) = crate::config::session::session_config(vars);
+    for problem in problems {
+        eprintln!("codex-otel: {problem}");
+    }
+    config
 }
 
 /// Streams the replayed spans to `path` as JSON lines; returns how many.

@@ -10,6 +10,7 @@ mod doctor; // codex-otel doctor: every diagnosis against local receivers and Co
 mod durability; // nothing lost, nothing doubled: SIGKILLs, outages, 429/413, full spool, torn files, retention
 mod failures; // export failure classes: scripted HTTP statuses and gRPC codes, Retry-After, partial success
 mod hook_cli; // the real hook binaries (codex-otel-hook, codex-otel hook): journal, poke, daemon start, exit 0 always
+mod import; // codex-otel import: past sessions from rollouts alone, ids of a live trace, once; --since, --dry-run, --attach
 mod live; // the real Codex CLI traced live: hook → journal → daemon → spans, checked exactly
 mod load; // 50 concurrent sessions × 202 events through hook and daemon: exact traces, bounded RSS
 mod metrics; // GenAI metrics at the fake receiver from replays and the real daemon (periodic flush, flush at stop)
