@@ -207,17 +207,7 @@ fn for_each_rollout_line<E>(
 /// ([`deliver`]).
 pub fn main(args: &crate::cli::ReplayArgs) -> anyhow::Result<()> {
     let hooks = read_hooks(&args.hooks)?;
-    let env = |name: &str| std::env::var(name).ok();
-    let (json, problem) = crate::config::config_json::load_from(env);
-    let missing = |p: &ConfigJsonError| matches!(p, ConfigJsonError::Missing { .. });
-    if let Some(problem) = problem.filter(|p| !missing(p)) {
-        eprintln!("codex-otel: {problem}");
-    }
-    let vars = crate::config::config_json::layered(env, &json);
-    let (config, problems) = crate::config::session::session_config(vars);
-    for problem in problems {
-        eprintln!("codex-otel: {problem}");
-    }
+    let config = session_config_from_env();
     let transcripts = args.transcripts.as_deref();
     let count = match &args.spans_out {
         Some(path) => write_spans(path, &hooks, transcripts, &config)?,
@@ -229,6 +219,23 @@ pub fn main(args: &crate::cli::ReplayArgs) -> anyhow::Result<()> {
     };
     eprintln!("replayed {count} spans");
     Ok(())
+}
+
+/// The session settings of this process's environment and `config.json`, as a hook's would
+/// give them; problems with either are said on stderr.
+pub fn session_config_from_env() -> SessionConfig {
+    let env = |name: &str| std::env::var(name).ok();
+    let (json, problem) = crate::config::config_json::load_from(env);
+    let missing = |p: &ConfigJsonError| matches!(p, ConfigJsonError::Missing { .. });
+    if let Some(problem) = problem.filter(|p| !missing(p)) {
+        eprintln!("codex-otel: {problem}");
+    }
+    let vars = crate::config::config_json::layered(env, &json);
+    let (config, problems) = crate::config::session::session_config(vars);
+    for problem in problems {
+        eprintln!("codex-otel: {problem}");
+    }
+    config
 }
 
 /// Streams the replayed spans to `path` as JSON lines; returns how many.
