@@ -37,6 +37,8 @@ pub enum Command {
     Uninstall(InstallArgs),
     /// Check the configuration, reach every destination with a test span, check the hooks.
     Doctor(crate::doctor::DoctorArgs),
+    /// Trace one `codex exec` (for CI): hooks for that invocation only, flushed before exit.
+    Run(crate::run::RunArgs),
 }
 
 /// Arguments of `codex-otel flush`.
@@ -75,8 +77,12 @@ pub struct InstallArgs {
 }
 
 /// Arguments of `codex-otel hook`.
-#[derive(Debug, Args)]
-pub struct HookArgs {}
+#[derive(Debug, Default, Args)]
+pub struct HookArgs {
+    /// Set by `codex-otel run` on the hooks it supplies ([`crate::hook::run_marker`]).
+    #[arg(long, hide = true)]
+    pub run: Option<String>,
+}
 
 /// Arguments of `codex-otel daemon`.
 #[derive(Debug, Args)]

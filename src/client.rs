@@ -1,5 +1,5 @@
 //! `codex-otel flush`, `status` and `stop`: one request each to the running daemon over its
-//! Unix socket. `flush` starts a daemon when none runs, since journals may hold events no
+//! Unix socket (`flush` and the status request are shared with `codex-otel run`). `flush` starts a daemon when none runs, since journals may hold events no
 //! daemon has delivered yet. A wait past one second says on stderr what it waits on ([`crate::progress`]).
 
 use crate::cli::{FlushArgs, StatusArgs};
@@ -20,27 +20,49 @@ const NOTE_STATUS_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Entry point of `codex-otel flush`.
 pub fn flush(args: &FlushArgs) -> anyhow::Result<()> {
-    let state = StateDir::from_env();
     let timeout = Duration::try_from_secs_f64(args.timeout)
         .context("--timeout must be a number of seconds")?;
+    match flush_within(&StateDir::from_env(), args.session.clone(), timeout)? {
+        Flush::Done => Ok(()),
+        Flush::TimedOut => bail!(
+            "timed out after {:.1} s; delivery goes on in the daemon",
+            args.timeout
+        ),
+    }
+}
+
+/// How a [`flush_within`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flush {
+    /// Everything journaled (for the session) was delivered, or nothing was ever journaled.
+    Done,
+    /// The deadline passed first; delivery goes on in the daemon.
+    TimedOut,
+}
+
+/// Asks the daemon to deliver what is journaled for `session` (every session when `None`)
+/// within `timeout`, starting a daemon when none runs and journals exist; says on stderr what
+/// it waits on past a second.
+pub fn flush_within(
+    state: &StateDir,
+    session: Option<String>,
+    timeout: Duration,
+) -> anyhow::Result<Flush> {
     let deadline = Instant::now() + timeout;
     let request = Request::Flush {
-        session_id: args.session.clone(),
+        session_id: session,
         timeout_ms: timeout.as_millis() as u64,
     };
     loop {
-        match ask_with_notes(&state, &request, timeout + ANSWER_TIMEOUT) {
-            Ok(Response::Flushed) => return Ok(()),
-            Ok(Response::TimedOut) => bail!(
-                "timed out after {:.1} s; delivery goes on in the daemon",
-                args.timeout
-            ),
+        match ask_with_notes(state, &request, timeout + ANSWER_TIMEOUT) {
+            Ok(Response::Flushed) => return Ok(Flush::Done),
+            Ok(Response::TimedOut) => return Ok(Flush::TimedOut),
             Ok(other) => bail!("unexpected answer from the daemon: {other:?}"),
             Err(wire::Error::NoDaemon { .. }) if Instant::now() < deadline => {
                 if state.journal_dir().is_dir() {
-                    spawn_if_absent(&state, None).context("starting the daemon")?;
+                    spawn_if_absent(state, None).context("starting the daemon")?;
                 } else {
-                    return Ok(());
+                    return Ok(Flush::Done);
                 }
                 std::thread::sleep(RETRY_PAUSE);
             }
@@ -52,18 +74,23 @@ pub fn flush(args: &FlushArgs) -> anyhow::Result<()> {
 /// Entry point of `codex-otel status`.
 pub fn status(args: &StatusArgs) -> anyhow::Result<()> {
     let state = StateDir::from_env();
-    let status = match wire::request(&state.socket(), &Request::Status, ANSWER_TIMEOUT) {
-        Ok(Response::Status(status)) => Some(status),
-        Ok(other) => bail!("unexpected answer from the daemon: {other:?}"),
-        Err(wire::Error::NoDaemon { .. }) => None,
-        Err(error) => return Err(error).context("asking the daemon for its status"),
-    };
+    let status = daemon_status(&state)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
     } else {
         print!("{}", render(&state, status.as_ref()));
     }
     Ok(())
+}
+
+/// The running daemon's status; `None` when no daemon runs.
+pub fn daemon_status(state: &StateDir) -> anyhow::Result<Option<DaemonStatus>> {
+    match wire::request(&state.socket(), &Request::Status, ANSWER_TIMEOUT) {
+        Ok(Response::Status(status)) => Ok(Some(status)),
+        Ok(other) => bail!("unexpected answer from the daemon: {other:?}"),
+        Err(wire::Error::NoDaemon { .. }) => Ok(None),
+        Err(error) => Err(error).context("asking the daemon for its status"),
+    }
 }
 
 /// Entry point of `codex-otel stop`: the daemon stops listening at once and drains (bounded)

@@ -63,8 +63,9 @@ impl EventHook {
         }
     }
 
-    /// The matcher group registering `command` for this event.
-    fn group(&self, command: &str) -> Value {
+    /// The matcher group registering `command` for this event (JSON, the shape of both
+    /// `hooks.json` and a `-c hooks.<event>=…` override).
+    pub(crate) fn group(&self, command: &str) -> Value {
         let handler = json!({"type": "command", "command": command, "timeout": self.timeout_secs});
         let mut group = json!({ "hooks": [handler] });
         if let Some(matcher) = self.matcher {

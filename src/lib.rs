@@ -21,6 +21,7 @@
 //! - [`wire`]: messages between the hook and the daemon over the Unix socket.
 //! - [`cli`]: the command-line definitions (clap).
 //! - [`client`]: `flush`, `status` and `stop`: requests to the running daemon.
+//! - [`run`]: `codex-otel run -- codex exec …`: traces one Codex invocation (CI), no install.
 //! - [`progress`]: what a waiting command (`flush`, `stop`, `doctor`) is waiting on, on stderr.
 //! - [`doctor`]: checks configuration, destinations and hook registration, and says what to fix.
 //! - [`install`]: registers the hook in `$CODEX_HOME/hooks.json` (the plugin is the other way).
@@ -43,6 +44,7 @@ pub mod paths;
 pub mod progress;
 pub mod record;
 pub mod replay;
+pub mod run;
 pub mod session;
 pub mod show;
 pub mod span;

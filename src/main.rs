@@ -8,9 +8,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // The hook is on Codex's critical path: skip building clap's command tree for it.
     let mut args = std::env::args_os().skip(1);
-    if let (Some(command), None) = (args.next(), args.next()) {
-        if command == "hook" {
-            return codex_otel::hook::run(&codex_otel::cli::HookArgs {});
+    if args.next().is_some_and(|command| command == "hook") {
+        if let Some(hook) = codex_otel::hook::args_from(args) {
+            return codex_otel::hook::run(&hook);
         }
     }
     let cli = Cli::parse();
@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Command::Install(args) => report(codex_otel::install::install(&args)),
         Command::Uninstall(args) => report(codex_otel::install::uninstall(&args)),
         Command::Doctor(args) => report(codex_otel::doctor::main(&args)),
+        Command::Run(args) => codex_otel::run::main(&args),
     }
 }
 

@@ -11,5 +11,7 @@
 //! `codex-otel` (`cargo install` installs both).
 
 fn main() -> std::process::ExitCode {
-    codex_otel::hook::run(&codex_otel::cli::HookArgs {})
+    // Unknown arguments are ignored, as Codex passes none: only `codex-otel run` adds one.
+    let args = codex_otel::hook::args_from(std::env::args_os().skip(1)).unwrap_or_default();
+    codex_otel::hook::run(&args)
 }

@@ -16,13 +16,16 @@
 //! - Never fail Codex: every error becomes one line in our log file ([`crate::logging`]) and
 //!   the exit status is 0. Nothing is ever written to stdout, and payload content and
 //!   environment values are never logged.
-//! - [`DISABLED_ENV`] turns the hook into a no-op that only drains stdin.
+//! - [`DISABLED_ENV`] turns the hook into a no-op that only drains stdin, and so does running
+//!   under `codex-otel run` as a hook other than `run`'s own ([`run_marker`]): `run` records
+//!   the invocation through the hooks it supplies, never twice.
 //!
 //! It must stay near the cost of spawning a process (`cat >/dev/null`): no async runtime, no
 //! network, no reading of transcripts, one pass over the payload.
 
 mod lock;
 mod payload;
+pub mod run_marker;
 pub mod spawn;
 
 pub use lock::{DaemonLock, LOCK_FD_ENV};
@@ -35,7 +38,9 @@ use crate::logging::Log;
 use crate::paths::StateDir;
 use crate::wire::{self, Request, Response, Route};
 use payload::Payload;
+use run_marker::Role;
 use spawn::Spawned;
+use std::ffi::OsString;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -110,11 +115,30 @@ pub enum Error {
     Flush(#[source] wire::Error),
 }
 
+/// The hook's arguments without clap, for the hook binaries' fast path: none, or
+/// `--run=<token>` ([`run_marker`]); `None` for anything else (a token that is not
+/// [`run_marker::is_token`] included).
+pub fn args_from(args: impl IntoIterator<Item = OsString>) -> Option<HookArgs> {
+    let mut args = args.into_iter();
+    match (args.next(), args.next()) {
+        (None, _) => Some(HookArgs::default()),
+        (Some(arg), None) => {
+            let token = arg.to_str()?.strip_prefix(run_marker::RUN_ARG)?;
+            run_marker::is_token(token).then(|| HookArgs {
+                run: Some(token.to_owned()),
+            })
+        }
+        _ => None,
+    }
+}
+
 /// Records one hook event; always exits 0 with nothing on stdout (see the module docs).
 /// Meant for the hook process: it silences the panic message, which Codex would show.
-pub fn run(_args: &HookArgs) -> ExitCode {
+pub fn run(args: &HookArgs) -> ExitCode {
     let received_at = SystemTime::now();
-    if env_flag(DISABLED_ENV) {
+    let under_run = std::env::var(run_marker::RUN_ENV).ok();
+    let role = run_marker::role(under_run.as_deref(), args.run.as_deref());
+    if env_flag(DISABLED_ENV) || role == Role::Skip {
         // Drained so Codex never writes into a closed pipe.
         let _ = io::copy(&mut io::stdin().lock(), &mut io::sink());
         return ExitCode::SUCCESS;
@@ -122,7 +146,7 @@ pub fn run(_args: &HookArgs) -> ExitCode {
     let state = StateDir::from_env();
     let log = Log::new(&state, "hook");
     std::panic::set_hook(Box::new(|_| {}));
-    match std::panic::catch_unwind(|| record(&state, &log, received_at)) {
+    match std::panic::catch_unwind(|| record(&state, &log, received_at, role)) {
         Ok(Ok(())) => {}
         Ok(Err(error)) => log.error(&error),
         Err(_) => log.write("the hook panicked; the event may be lost"),
@@ -130,13 +154,19 @@ pub fn run(_args: &HookArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Journals the event on stdin, then tells the daemon.
-fn record(state: &StateDir, log: &Log, received_at: SystemTime) -> Result<(), Error> {
+/// Journals the event on stdin (and, for `run`'s hook, notes a starting session), then tells
+/// the daemon.
+fn record(state: &StateDir, log: &Log, received_at: SystemTime, role: Role) -> Result<(), Error> {
     let input = read_capped(io::stdin().lock(), journal::MAX_EVENT_BYTES)?;
     state.prepare().map_err(Error::StateDir)?;
     let payload = Payload::parse(&input).map_err(Error::Payload)?;
     journal::append(state, payload.session_id(), received_at, payload.json())
         .map_err(Error::Journal)?;
+    if let (Role::Run(token), Some("SessionStart")) = (role, payload.event_name()) {
+        if let Err(error) = run_marker::note_session(state, token, payload.session_id()) {
+            log.write(format_args!("cannot note the session for `run`: {error}"));
+        }
+    }
     let route = Route::from_env();
     let poke = Request::Poke {
         session_id: payload.session_id().to_owned(),
@@ -252,6 +282,21 @@ fn is_on(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_path_takes_no_argument_or_one_valid_run_token() {
+        let args = |list: &[&str]| args_from(list.iter().map(OsString::from)).map(|a| a.run);
+        assert_eq!(args(&[]), Some(None));
+        assert_eq!(args(&["--run=ab-12"]), Some(Some("ab-12".to_owned())));
+        for other in [
+            &["--run=../x"][..],
+            &["--help"],
+            &["--run=a", "b"],
+            &["--run="],
+        ] {
+            assert_eq!(args(other), None, "{other:?}");
+        }
+    }
 
     #[test]
     fn a_payload_up_to_the_cap_is_read_whole() {

@@ -244,9 +244,9 @@ pub fn main(args: &crate::cli::ReplayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The session settings from the environment and `config.json`, as the daemon reads them;
-/// problems with them are said on stderr.
-pub(crate) fn session_config_from_env() -> SessionConfig {
+/// The session settings of this process's environment and `config.json`, as a hook's would
+/// give them; problems with either are said on stderr.
+pub fn session_config_from_env() -> SessionConfig {
     let env = |name: &str| std::env::var(name).ok();
     let (json, problem) = crate::config::config_json::load_from(env);
     let missing = |p: &ConfigJsonError| matches!(p, ConfigJsonError::Missing { .. });

@@ -6,7 +6,7 @@
 
 mod format;
 mod list;
-mod totals;
+pub(crate) mod totals;
 mod tree;
 
 use crate::cli::ShowArgs;

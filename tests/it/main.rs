@@ -25,6 +25,7 @@ mod protocols; // export over http/protobuf, http/json, grpc: gzip, headers, Bra
 mod replay; // recorded Codex sessions → golden span trees and exact token numbers
 mod replay_delivery; // `codex-otel replay` streams through the durable delivery stage: retries, once each, bounded wait
 mod rollout_rewrites; // a rollout copied over itself or cut short and restored mid-session: read on, counted once
+mod run; // `codex-otel run -- codex exec …` with the real Codex CLI and the plugin installed: delivered once before it returns, exit code, TRACEPARENT, --json
 mod security;
 mod show; // `codex-otel show` on recorded sessions: what each did and cost, --list, width, colour; flush notes // hostile local users and inputs: squatted sockets and state directories, planted symlinks, FIFO and device transcripts, long state paths
 mod silent_loss; // records the machine cannot place are kept or reported, never double-counted

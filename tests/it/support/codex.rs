@@ -377,9 +377,17 @@ stream_idle_timeout_ms = 5000
         read_json_lines(path)
     }
 
-    /// A `codex` command with this sandbox's environment, in the workspace, stdin closed.
-    fn command(&self) -> Command {
-        let mut command = Command::new(&self.codex);
+    /// A `codex` command with this sandbox's environment, in the workspace, stdin closed; run
+    /// through `wrapper` (e.g. `codex-otel run --`) when one is given.
+    fn command(&self, wrapper: &[OsString]) -> Command {
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(&self.codex);
+                command
+            }
+            None => Command::new(&self.codex),
+        };
         command
             .current_dir(self.workspace())
             .env("CODEX_HOME", self.home())
@@ -393,7 +401,7 @@ stream_idle_timeout_ms = 5000
 
     /// Runs a short `codex` subcommand (e.g. `plugin list`) and returns its stdout.
     pub(crate) fn run_codex(&self, args: &[&str]) -> Result<String> {
-        let out = self.command().args(args).output()?;
+        let out = self.command(&[]).args(args).output()?;
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
@@ -437,6 +445,7 @@ pub(crate) struct Exec<'a> {
     prompt: String,
     timeout: Duration,
     bypass_hook_trust: bool,
+    wrapper: Vec<OsString>,
 }
 
 impl<'a> Exec<'a> {
@@ -449,7 +458,14 @@ impl<'a> Exec<'a> {
             prompt: prompt.to_owned(),
             timeout: EXEC_TIMEOUT,
             bypass_hook_trust: true,
+            wrapper: Vec::new(),
         }
+    }
+
+    /// Runs Codex through `wrapper`: the command becomes `<wrapper…> <codex> exec …`.
+    pub(crate) fn wrapped_in(mut self, wrapper: &[&str]) -> Self {
+        self.wrapper = wrapper.iter().map(OsString::from).collect();
+        self
     }
 
     /// Adds a flag (e.g. `-c`, `key=value`, `--approve-for-me`) before the prompt.
@@ -492,7 +508,7 @@ impl<'a> Exec<'a> {
         let run = EXEC_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let stdout_path = dir.join(format!("exec-{run}.stdout"));
         let stderr_path = dir.join(format!("exec-{run}.stderr"));
-        let mut command = self.sandbox.command();
+        let mut command = self.sandbox.command(&self.wrapper);
         command.arg("exec").args(&self.subcommand);
         if self.bypass_hook_trust {
             command.arg("--dangerously-bypass-hook-trust");
