@@ -31,7 +31,9 @@ impl AddAssign for Usage {
 impl Usage {
     /// The usage of `span` when it is a model call; `None` for every other span.
     pub(crate) fn of_call(span: &SpanRecord) -> Option<Usage> {
-        if span.str_attr(key::OPERATION_NAME) != Some("chat") {
+        // A request that failed or was cancelled (`codex.request.status`) is no model call.
+        let failed = span.str_attr(key::CODEX_REQUEST_STATUS).is_some();
+        if span.str_attr(key::OPERATION_NAME) != Some("chat") || failed {
             return None;
         }
         let count = |k| span.int_attr(k).unwrap_or(0);

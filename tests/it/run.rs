@@ -177,9 +177,14 @@ fn a_failing_codex_exit_code_and_its_error_pass_through() -> Result<()> {
     assert_eq!(summary["exit_code"], json!(direct_code));
     assert_eq!(summary["session_id"], json!(session));
     assert_eq!(summary["models"], json!({}), "the mock completed no call");
+    // The failed request is a chat span with the provider's message, and so is its turn.
+    let message = "mock: the ERROR script always fails this request";
     assert_eq!(
         summary["errors"],
-        json!([{"span": "turn 1", "message": "mock: the ERROR script always fails this request"}])
+        json!([
+            {"span": "chat mock-model", "message": message},
+            {"span": "turn 1", "message": message}
+        ])
     );
     let spans = live.received(&session)?;
     assert_eq!(
