@@ -53,7 +53,7 @@ import scaling
 from benchlib import RELEASE_BIN, REPO, hook_binary
 
 BENCHMARKS = ("codex", "hook", "daemon", "scaling")
-DEFAULT_CODEX = REPO / ".work" / "codex" / "node_modules" / ".bin" / "codex"
+DEFAULT_CODEX = REPO / ".work" / "codex-0.171.0" / "node_modules" / ".bin" / "codex"
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,7 +63,7 @@ def parse_args() -> argparse.Namespace:
         "--codex",
         type=Path,
         default=Path(os.environ.get("CODEX_BIN") or DEFAULT_CODEX),
-        help="the Codex CLI (default $CODEX_BIN, else .work/codex's)",
+        help="the Codex CLI (default $CODEX_BIN, else .work/codex-0.171.0's)",
     )
     parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated subset")
     parser.add_argument("--codex-runs", type=int, default=40, help="measured codex exec runs")
