@@ -230,18 +230,27 @@ def long_session(turns: int, out: Path) -> Session:
     return Session(hook_path, rollouts, size, turns, 2 * turns, turns, usage)
 
 
-def parallel_calls(calls: int, out: Path) -> Session:
-    """One turn whose first model call makes ``calls`` tool calls at once."""
+def parallel_calls(calls: int, out: Path, output_bytes: int = 0) -> Session:
+    """One turn whose first model call makes ``calls`` tool calls at once, each printing
+    ``output_bytes`` more than the recording's ``hello``."""
     t = Template.load()
     marks = ('"function_call"', '"function_call_output"', '"CommandExecution"', "ToolUse")
-    call_part = [l for l in t.lines_turn + t.hooks_turn if any(m in l for m in marks)]
-    rest = [l for l in t.lines_turn + t.hooks_turn if l not in call_part]
-    turn = Minter(t.kept(), 0, 0, frozenset(_ids(call_part) - _ids(rest)))
+    padded = r"hello\n" + "." * output_bytes
+    everything = t.lines_turn + t.hooks_turn
+    call_part = {l: l.replace(r"hello\n", padded) for l in everything if any(m in l for m in marks)}
+    rest = [l for l in everything if l not in call_part]
+    turn = Minter(t.kept(), 0, 0, frozenset(_ids(list(call_part)) - _ids(rest)))
     mints = [dataclasses.replace(turn, call=c) for c in range(calls)]
 
     def repeated(template: list[str]) -> list[str]:
         """``template`` with each line of the call repeated in place, once per call."""
-        return [m.copy(l) for l in template for m in (mints if l in call_part else [turn])]
+        out = []
+        for line in template:
+            if line in call_part:
+                out += [m.copy(call_part[line]) for m in mints]
+            else:
+                out.append(turn.copy(line))
+        return out
 
     lines = repeated(t.lines_turn)
     hooks = t.hooks_open + repeated(t.hooks_turn) + t.hooks_close
