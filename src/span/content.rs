@@ -391,7 +391,7 @@ mod tests {
 
     #[test]
     fn ten_megabytes_in_ten_thousand_strings_are_cut_to_the_cap() {
-        // Re-serializing the value after each string it cut, this took minutes.
+        // Quadratic for a cut that re-serializes the whole value after each string it shortens.
         let items: Vec<Value> = (0..10_000)
             .map(|i| serde_json::json!({"id": i, "output": "o".repeat(1_000)}))
             .collect();
