@@ -390,6 +390,43 @@ mod tests {
     }
 
     #[test]
+    fn ten_megabytes_in_ten_thousand_strings_are_cut_to_the_cap() {
+        // Quadratic for a cut that re-serializes the whole value after each string it shortens.
+        let items: Vec<Value> = (0..10_000)
+            .map(|i| serde_json::json!({"id": i, "output": "o".repeat(1_000)}))
+            .collect();
+        let text = Value::Array(items).to_string();
+        assert!(text.len() > 10_000_000);
+        let cut = truncate_content(&text, 32 * 1024);
+        assert!(cut.len() <= 32 * 1024, "{}", cut.len());
+        let parsed: Vec<Value> = serde_json::from_str(&cut).unwrap();
+        assert_eq!(parsed[0]["id"], 0);
+        assert_eq!(parsed.last().unwrap()["id"], 9_999);
+    }
+
+    #[test]
+    fn the_cut_of_a_mixed_value_is_exactly_this() {
+        // Pins the result: a change to the cutting rules shows here first.
+        let value = serde_json::json!({
+            "a": "x".repeat(300),
+            "b": ["y".repeat(200), "z\n".repeat(100), 1, 2, 3, 4, 5, 6, 7, 8],
+            "c": "w".repeat(150),
+            "d": {"e": "v".repeat(90), "f": [true, null, 0.5]},
+        });
+        let cut = truncate_content(&value.to_string(), 800);
+        // One common cap of 112 bytes: 72 kept and the marker; the 90-byte string stays whole.
+        let kept =
+            |c: &str, n: usize, gone: usize| format!("{}…[{gone} bytes truncated]", c.repeat(n));
+        let expected = serde_json::json!({
+            "a": kept("x", 72, 228),
+            "b": [kept("y", 72, 128), kept("z\n", 36, 128), 1, 2, 3, 4, 5, 6, 7, 8],
+            "c": kept("w", 72, 78),
+            "d": {"e": "v".repeat(90), "f": [true, null, 0.5]},
+        });
+        assert_eq!(cut, expected.to_string());
+    }
+
+    #[test]
     fn secrets_in_content_are_redacted_and_counted_by_default() {
         let mut span = span_with(vec![
             (

@@ -30,4 +30,5 @@ mod security;
 mod show; // `codex-otel show` on recorded sessions: what each did and cost, --list, width, colour; flush notes // hostile local users and inputs: squatted sockets and state directories, planted symlinks, FIFO and device transcripts, long state paths
 mod silent_loss; // records the machine cannot place are kept or reported, never double-counted
 mod support; // fixtures, span-tree comparison, receivers and the real binaries
+mod synth_replay; // benches/synth.py's generated sessions replay to the spans and tokens they imply
 mod trace_codex; // a trace-codex user's setup unchanged: config.json, record file, resume rule, CI recipe
