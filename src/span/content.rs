@@ -149,8 +149,28 @@ fn truncate_json(mut value: Value, max: usize) -> String {
     }
     let mut lengths = Vec::new();
     string_lengths(&value, &mut lengths);
-    if let Some(cap) = string_cap(lengths, text.len() - max) {
+    let longer = |cap: usize| lengths.iter().filter(|len| **len > cap).count();
+    if let Some(cap) = string_cap(lengths.clone(), text.len() - max) {
+        let original = value.clone();
         cap_strings(&mut value, cap);
+        // The cap was found from raw lengths: escapes make strings longer in JSON, so the cut
+        // may keep far less than `max`. A few more cuts from the original, each raising the
+        // cap by half of what is left over spread over the cut strings, keep the last that
+        // fits: a bounded number of passes, so still linear.
+        let (mut cap, mut kept) = (cap, value.to_string().len());
+        for _ in 0..RAISE_ROUNDS {
+            if kept >= max - max / 8 {
+                break;
+            }
+            let raised = cap + (max - kept) / (2 * longer(cap).max(1));
+            let mut again = original.clone();
+            cap_strings(&mut again, raised);
+            let len = again.to_string().len();
+            if len > max {
+                break;
+            }
+            (cap, kept, value) = (raised, len, again);
+        }
     }
     let mut text = value.to_string();
     for _ in 0..MAX_THINNING_ROUNDS {
@@ -161,6 +181,9 @@ fn truncate_json(mut value: Value, max: usize) -> String {
     }
     text
 }
+
+/// Cuts that raise the common string cap towards the limit, at most.
+const RAISE_ROUNDS: usize = 3;
 
 /// Thinning rounds before a value that still does not fit is given up on (left too long).
 const MAX_THINNING_ROUNDS: usize = 8;
@@ -380,6 +403,18 @@ mod tests {
     }
 
     #[test]
+    fn content_full_of_escapes_keeps_most_of_the_cap() {
+        let parts: Vec<Value> = (0..100)
+            .map(|i| Value::from(format!("{i}: {}", "line \"quoted\"\n\t".repeat(150))))
+            .collect();
+        let cut = truncate_content(&Value::Array(parts).to_string(), 32 * 1024);
+        assert!(cut.len() <= 32 * 1024, "{}", cut.len());
+        assert!(cut.len() >= 24 * 1024, "kept only {} bytes", cut.len());
+        let parsed: Vec<Value> = serde_json::from_str(&cut).unwrap();
+        assert_eq!(parsed.len(), 100);
+    }
+
+    #[test]
     fn a_thinned_array_keeps_its_first_and_last_items() {
         let items: Vec<Value> = (0..5_000).map(Value::from).collect();
         let cut = truncate_content(&Value::Array(items).to_string(), 1_000);
@@ -414,13 +449,15 @@ mod tests {
             "d": {"e": "v".repeat(90), "f": [true, null, 0.5]},
         });
         let cut = truncate_content(&value.to_string(), 800);
-        // One common cap of 112 bytes: 72 kept and the marker; the 90-byte string stays whole.
+        // One common cap, first 112 bytes, then raised to 138 because that cut left room: 98
+        // kept and the marker; the 90-byte string stays whole.
+        assert!(cut.len() <= 800, "{}", cut.len());
         let kept =
             |c: &str, n: usize, gone: usize| format!("{}…[{gone} bytes truncated]", c.repeat(n));
         let expected = serde_json::json!({
-            "a": kept("x", 72, 228),
-            "b": [kept("y", 72, 128), kept("z\n", 36, 128), 1, 2, 3, 4, 5, 6, 7, 8],
-            "c": kept("w", 72, 78),
+            "a": kept("x", 98, 202),
+            "b": [kept("y", 98, 102), kept("z\n", 49, 102), 1, 2, 3, 4, 5, 6, 7, 8],
+            "c": kept("w", 98, 52),
             "d": {"e": "v".repeat(90), "f": [true, null, 0.5]},
         });
         assert_eq!(cut, expected.to_string());
