@@ -8,7 +8,7 @@
 //! per destination what was delivered. What is left when it gives up stays spooled and is
 //! delivered by the next replay to the same destination.
 
-use super::{replay_each, RecordedHook, ReplayError};
+use super::{replay_each, HookSource, ReplayError};
 use crate::delivery::{Batch, DeliverySettings, DestinationHandle, Destinations};
 use crate::export::DestinationConfig;
 use crate::logging::Log;
@@ -81,7 +81,7 @@ pub enum DeliverError {
 /// Replays `hooks` to the destinations configured by the environment (and `config.json`);
 /// returns how many spans were replayed once every one of them is delivered.
 pub(super) fn deliver(
-    hooks: &[RecordedHook],
+    hooks: HookSource<'_>,
     transcripts: Option<&Path>,
     config: &SessionConfig,
     timeout: Duration,

@@ -18,14 +18,15 @@ use crate::config::config_json::ConfigJsonError;
 use crate::session::{SessionConfig, SessionMachine};
 use crate::span::SpanRecord;
 use anyhow::Context as _;
-use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 pub(crate) mod deliver;
+mod hooks;
 
 pub use deliver::DeliverError;
+pub use hooks::HookSource;
 
 /// How deep below the transcripts directory thread files are looked for (`YYYY/MM/DD/`).
 const DISCOVERY_DEPTH: usize = 3;
@@ -118,10 +119,15 @@ pub fn replay(
     config: &SessionConfig,
 ) -> Result<Vec<SpanRecord>, ReplayError> {
     let mut spans = Vec::new();
-    replay_each(hooks, transcripts, config, |_, emitted| {
-        spans.extend(emitted);
-        Ok::<(), ReplayError>(())
-    })?;
+    replay_each(
+        HookSource::Events(hooks),
+        transcripts,
+        config,
+        |_, emitted| {
+            spans.extend(emitted);
+            Ok::<(), ReplayError>(())
+        },
+    )?;
     Ok(spans)
 }
 
@@ -134,20 +140,12 @@ pub fn replay(
 /// name. Missing or unreadable rollout files degrade the trace (fewer spans) but never fail
 /// the replay. Returns how many spans were emitted; the first error of `emit` stops it.
 pub fn replay_each<E: From<ReplayError>>(
-    hooks: &[RecordedHook],
+    hooks: HookSource<'_>,
     transcripts: Option<&Path>,
     config: &SessionConfig,
     mut emit: impl FnMut(&str, Vec<SpanRecord>) -> Result<(), E>,
 ) -> Result<u64, E> {
-    let mut sessions: BTreeMap<String, Vec<&RecordedHook>> = BTreeMap::new();
-    let mut order = Vec::new();
-    for hook in hooks {
-        let id = &hook.event.common.session_id;
-        if !sessions.contains_key(id) {
-            order.push(id.clone());
-        }
-        sessions.entry(id.clone()).or_default().push(hook);
-    }
+    let mut order = hooks.sessions()?;
     if order.is_empty() {
         order = transcripts
             .map(|dir| rollout_sessions(dir, DISCOVERY_DEPTH))
@@ -158,7 +156,6 @@ pub fn replay_each<E: From<ReplayError>>(
     }
     let mut emitted = 0u64;
     for id in order.iter().filter(|id| config.sampling.keeps(id)) {
-        let hooks = sessions.get(id).map(Vec::as_slice).unwrap_or_default();
         let mut out = |spans: Vec<SpanRecord>| {
             if spans.is_empty() {
                 return Ok(());
@@ -167,9 +164,9 @@ pub fn replay_each<E: From<ReplayError>>(
             emit(id, spans)
         };
         let mut machine = SessionMachine::new(id, config.clone());
-        for hook in hooks {
-            out(machine.push_hook(&hook.event, hook.received_at))?;
-        }
+        hooks.each_of(id, |hook| {
+            out(machine.push_hook(&hook.event, hook.received_at))
+        })?;
         let named: Vec<(String, PathBuf)> = machine
             .transcripts()
             .iter()
@@ -229,15 +226,15 @@ pub(crate) fn drain_rollout<E>(
 /// nothing is configured), with GenAI metrics to the destinations that have them switched on
 /// ([`deliver`]).
 pub fn main(args: &crate::cli::ReplayArgs) -> anyhow::Result<()> {
-    let hooks = read_hooks(&args.hooks)?;
+    let hooks = HookSource::Files(&args.hooks);
     let config = session_config_from_env();
     let transcripts = args.transcripts.as_deref();
     let count = match &args.spans_out {
-        Some(path) => write_spans(path, &hooks, transcripts, &config)?,
+        Some(path) => write_spans(path, hooks, transcripts, &config)?,
         None => {
             let timeout = Duration::try_from_secs_f64(args.timeout)
                 .context("--timeout must be a number of seconds")?;
-            deliver::deliver(&hooks, transcripts, &config, timeout)?
+            deliver::deliver(hooks, transcripts, &config, timeout)?
         }
     };
     eprintln!("replayed {count} spans");
@@ -264,7 +261,7 @@ pub fn session_config_from_env() -> SessionConfig {
 /// Streams the replayed spans to `path` as JSON lines; returns how many.
 fn write_spans(
     path: &Path,
-    hooks: &[RecordedHook],
+    hooks: HookSource<'_>,
     transcripts: Option<&Path>,
     config: &SessionConfig,
 ) -> Result<u64, ReplayError> {

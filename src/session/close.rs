@@ -17,7 +17,7 @@ use super::ids::SpanKey;
 use super::machine::SessionMachine;
 use super::units::{
     turn_end, CallPlace, ClosedTurn, ModelCall, Ready, RolloutEnd, SessionState, ThreadIx,
-    TurnBody, TurnIx, TurnPhase, UnknownUsage, Usage,
+    TurnBody, TurnHooks, TurnIx, TurnPhase, UnknownUsage, Usage,
 };
 use crate::span::{SpanId, SpanRecord};
 use std::time::SystemTime;
@@ -195,6 +195,12 @@ fn close_turn(
     let run = turn.run();
     state.threads[thread.0].tally.close(closed, true);
     state.runs[run].tally.close(closed, !child_thread);
+    // A closed turn keeps only what later records may still ask: its run.
+    let hooks = &mut state.turns[ix.0].hooks;
+    *hooks = TurnHooks {
+        run: hooks.run,
+        ..TurnHooks::default()
+    };
 }
 
 /// A model call of the closing turn `ix` that began its output but never got usage: its draft

@@ -4,7 +4,7 @@
 
 use crate::support::fake_otlp::{FakeOtlp, HttpReply};
 use crate::support::fixtures::{hooks, replay_with, scenario_dir};
-use codex_otel::replay::{replay_each, ReplayError};
+use codex_otel::replay::{replay_each, HookSource, ReplayError};
 use codex_otel::session::SessionConfig;
 use codex_otel::span::{SpanId, SpanRecord};
 use std::collections::HashSet;
@@ -15,7 +15,7 @@ fn spans_are_emitted_while_the_session_is_read_not_all_at_its_end() {
     let rollouts = scenario_dir("subagent").join("rollouts");
     let mut groups: Vec<Vec<SpanRecord>> = Vec::new();
     let count = replay_each(
-        &hooks("subagent"),
+        HookSource::Events(&hooks("subagent")),
         Some(&rollouts),
         &SessionConfig::default(),
         |session, spans| {
