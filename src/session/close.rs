@@ -211,11 +211,8 @@ fn call_cut_off(
     ix: TurnIx,
     how: Option<&RolloutEnd>,
 ) -> Option<UnknownUsage> {
-    let thread = &mut state.threads[thread.0];
-    if thread.current_turn != Some(ix) {
-        return None;
-    }
-    thread.draft.take()?;
+    let draft = &mut state.threads[thread.0].draft;
+    draft.take_if(|draft| draft.turn == Some(ix))?;
     match how {
         Some(RolloutEnd::Aborted { .. }) => Some(UnknownUsage::Interrupted),
         _ => Some(UnknownUsage::NotRecorded),

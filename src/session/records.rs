@@ -10,7 +10,7 @@ use super::messages::{ChatMessage, Part};
 use super::units::{
     call_start, settles, CallKey, CallPhase, CallPlace, ModelCall, Notice, Ready, RolloutEnd,
     SessionState, ThreadIx, ToolCall, ToolRequest, TurnBody, TurnIx, TurnPhase, TurnSource,
-    UnknownUsage, Usage, UsageSource,
+    UsageSource,
 };
 use crate::codex::rollout::{
     EventMsg, HostedToolCall, Item, Message, ResponseItem, RolloutLine, RolloutRecord, TokenUsage,
@@ -178,14 +178,6 @@ impl SessionState {
         t.turn_source = TurnSource::Prompts;
         let id = format!("{}#prompt-{}", t.id().unwrap_or_default(), t.turn_count + 1);
         let previous = t.current_turn;
-        if t.draft.take().is_some() {
-            // The previous turn's model output came with no usage: its total is unknown.
-            let body = previous.and_then(|ix| self.turns[ix.0].body_mut());
-            if let Some(body) = body {
-                body.usage += Usage::Unknown(UnknownUsage::NotRecorded);
-            }
-        }
-        let t = &self.threads[thread.0];
         let end = RolloutEnd::Complete {
             at: t.last_ts,
             error: None,
@@ -440,7 +432,7 @@ impl SessionState {
             }
         };
         let t = &mut self.threads[thread.0];
-        let first_call = t.previous_response_id.is_none() && t.call_count == 1;
+        let first_call = t.call_count == 1;
         let full_history = t.full_history();
         let system_instructions = (full_history || first_call)
             .then(|| t.meta.as_ref().and_then(|m| m.base_instructions.as_ref()))

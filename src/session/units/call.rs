@@ -20,6 +20,9 @@ pub(crate) enum CallKey {
 pub(crate) struct CallDraft {
     pub(crate) start: Option<SystemTime>,
     pub(crate) outputs: Vec<Part>,
+    /// The thread's turn when the output began: a turn that closes with its draft still
+    /// open had a call cut off before its usage.
+    pub(crate) turn: Option<TurnIx>,
 }
 
 /// Where a call is in its life once its usage is recorded.

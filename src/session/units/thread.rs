@@ -123,10 +123,11 @@ impl Thread {
 
     /// Notes the start of a model call's output: the call started at the previous record.
     pub(crate) fn begin_output(&mut self) -> &mut CallDraft {
-        let start = self.last_ts;
+        let (start, turn) = (self.last_ts, self.current_turn);
         self.draft.get_or_insert_with(|| CallDraft {
             start,
             outputs: Vec::new(),
+            turn,
         })
     }
 }
