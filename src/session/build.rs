@@ -215,26 +215,15 @@ impl Builder<'_> {
         let compaction = call.is_compaction();
         let model = call.model.as_deref().unwrap_or("unknown");
         let reason = call.finish_reason();
-        let mut attrs = Attrs::default();
+        let mut attrs = self.chat_request(model, Some(&call.thread_id), turn, compaction);
         attrs
-            .str(key::OPERATION_NAME, "chat")
-            .str(key::PROVIDER_NAME, "openai")
-            .str(key::REQUEST_MODEL, model)
             .opt_str(key::RESPONSE_ID, call.response_id())
             .opt_str(
                 key::REQUEST_PREVIOUS_RESPONSE_ID,
                 call.previous_response_id.clone(),
             )
             .usage(&call.usage)
-            .list(key::RESPONSE_FINISH_REASONS, vec![reason.to_owned()])
-            .str(key::OPENAI_API_TYPE, "responses")
-            .str(key::CONVERSATION_ID, self.session_id)
-            .str(key::CODEX_THREAD_ID, call.thread_id.clone())
-            .turn(turn)
-            .str(
-                key::CODEX_REQUEST_KIND,
-                if compaction { "compaction" } else { "turn" },
-            );
+            .list(key::RESPONSE_FINISH_REASONS, vec![reason.to_owned()]);
         if compaction {
             attrs.bool(key::CONVERSATION_COMPACTED, true);
         }
@@ -247,14 +236,9 @@ impl Builder<'_> {
                 key::OUTPUT_MESSAGES,
                 output_messages_json(&call.outputs, reason),
             )
-            .role(SpanRole::Chat, &chat_display_name(model, compaction))
             .io(
                 Some(openai_messages(&call.inputs)),
                 Some(openai_output(&call.outputs)),
-            )
-            .json(
-                key::BRAINTRUST_METADATA,
-                &json!({"model": model, "provider": "openai"}),
             );
         let name = format!("chat {model}");
         let key = match &call.key {
@@ -272,6 +256,37 @@ impl Builder<'_> {
             events: Vec::new(),
             status: SpanStatus::Unset,
         })
+    }
+
+    /// What every `chat {model}` span says of its request, completed or not: operation,
+    /// provider, model, API, conversation, thread, turn, whether it asked for a compaction's
+    /// summary, its display name and the model Braintrust prices it by.
+    pub(crate) fn chat_request(
+        &self,
+        model: &str,
+        thread_id: Option<&str>,
+        turn: Option<TurnRef<'_>>,
+        compaction: bool,
+    ) -> Attrs {
+        let mut attrs = Attrs::default();
+        attrs
+            .str(key::OPERATION_NAME, "chat")
+            .str(key::PROVIDER_NAME, "openai")
+            .str(key::REQUEST_MODEL, model)
+            .str(key::OPENAI_API_TYPE, "responses")
+            .str(key::CONVERSATION_ID, self.session_id)
+            .opt_str(key::CODEX_THREAD_ID, thread_id)
+            .turn(turn)
+            .str(
+                key::CODEX_REQUEST_KIND,
+                if compaction { "compaction" } else { "turn" },
+            )
+            .role(SpanRole::Chat, &chat_display_name(model, compaction))
+            .json(
+                key::BRAINTRUST_METADATA,
+                &json!({"model": model, "provider": "openai"}),
+            );
+        attrs
     }
 
     /// `execute_tool {name}` for one requested tool call; `fallback_end` closes a call that

@@ -2,10 +2,9 @@
 //! or `cancelled`): a `chat` span with an error, under its turn, so failed requests and
 //! retries (`codex.request.attempt`) are visible. It has no usage: none was ever reported.
 
-use super::attrs::{Attrs, SpanRole, TurnRef};
+use super::attrs::TurnRef;
 use super::build::{Builder, SpanParts};
 use super::ids::SpanKey;
-use super::names::chat_display_name;
 use super::units::FailedRequest;
 use crate::span::genai as key;
 use crate::span::{SpanKind, SpanRecord, SpanStatus};
@@ -25,28 +24,13 @@ impl Builder<'_> {
     ) -> SpanRecord {
         let model = request.model.as_deref().unwrap_or("unknown");
         let compaction = request.kind.as_deref() == Some("foreground_compaction");
-        let mut attrs = Attrs::default();
+        let thread_id = request.thread_id.as_deref();
+        let mut attrs = self.chat_request(model, thread_id, Some(turn), compaction);
         attrs
-            .str(key::OPERATION_NAME, "chat")
-            .str(key::PROVIDER_NAME, "openai")
-            .str(key::REQUEST_MODEL, model)
             .str(key::CODEX_REQUEST_STATUS, request.status.clone())
-            .str(key::OPENAI_API_TYPE, "responses")
-            .str(key::CONVERSATION_ID, self.session_id)
-            .opt_str(key::CODEX_THREAD_ID, request.thread_id.clone())
-            .turn(Some(turn))
-            .str(
-                key::CODEX_REQUEST_KIND,
-                if compaction { "compaction" } else { "turn" },
-            )
-            .role(SpanRole::Chat, &chat_display_name(model, compaction))
             .io(
                 Some(json!([])),
                 Some(json!([{"role": "assistant", "content": null}])),
-            )
-            .json(
-                key::BRAINTRUST_METADATA,
-                &json!({"model": model, "provider": "openai"}),
             );
         if let Some(attempt) = request.attempt {
             attrs.int(key::CODEX_REQUEST_ATTEMPT, i64::from(attempt));
