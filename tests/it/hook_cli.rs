@@ -299,7 +299,9 @@ fn write_fake_daemon(script: &Path, marker: &Path) {
 /// Waits for the fake daemons' `marker`, kills them and checks that exactly one started, as
 /// `daemon` in the state directory holding `daemon.lock` as fd 3.
 fn assert_one_daemon_started_with_the_lock(home: &Home, marker: &Path) {
-    wait_for("the fake daemon", || marker.exists());
+    // The shell creates the marker before its line is written: wait for a whole line.
+    let written = || std::fs::read_to_string(marker).is_ok_and(|s| s.ends_with('\n'));
+    wait_for("the fake daemon", written);
     let spawns = std::fs::read_to_string(marker).unwrap();
     for line in spawns.lines() {
         let pid = line.split(' ').next().unwrap_or_default();
