@@ -9,6 +9,7 @@ pub mod discover;
 pub mod hook_event;
 pub mod model_request;
 pub mod rollout;
+pub mod skills;
 pub mod tail;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

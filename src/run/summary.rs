@@ -5,7 +5,8 @@
 //! Fields: `session_id` and `trace_id` (null when Codex recorded no session), `exit_code` (the
 //! one `run` exits with), `duration_ms` (Codex's wall time), `models` (per model: `calls`,
 //! `input_tokens`, `cached_input_tokens`, `output_tokens`, `reasoning_output_tokens`, from the
-//! `chat` spans only), `tool_calls` (`execute_tool` spans), `errors` (every span with an error
+//! `chat` spans only), `tool_calls` (the `execute_tool` spans of the model's tool calls, those with
+//! a `gen_ai.tool.call.id`: a skill Codex loaded itself is not one), `errors` (every span with an error
 //! status: its `span` name and `message`), `spans` (how many the session has), `flushed`
 //! (the final flush finished in time), `delivered_spans` and `queued_spans` (after a finished
 //! flush every span is delivered; after a timed-out one `delivered_spans` is null and
@@ -118,6 +119,7 @@ impl Summary {
             tool_calls: spans
                 .iter()
                 .filter(|s| s.str_attr(key::OPERATION_NAME) == Some("execute_tool"))
+                .filter(|s| s.str_attr(key::TOOL_CALL_ID).is_some())
                 .count() as u64,
             errors: spans
                 .iter()
@@ -165,13 +167,23 @@ mod tests {
     }
 
     fn traced(flushed: bool) -> Traced {
+        let mut tool = span("execute_tool x", "execute_tool", SpanStatus::Unset);
+        let call_id = AttrValue::Str("call_1".into());
+        tool.attributes.push((key::TOOL_CALL_ID.into(), call_id));
+        // A skill Codex loaded itself: an `execute_tool` span, but not a tool call.
+        let skill_load = span(
+            "execute_tool load_skill g",
+            "execute_tool",
+            SpanStatus::Unset,
+        );
         Traced {
             session_id: "s".into(),
             trace_id: "t".into(),
             spans: vec![
                 span("chat m", "chat", SpanStatus::Unset),
                 span("chat m", "chat", SpanStatus::Error("boom".into())),
-                span("execute_tool x", "execute_tool", SpanStatus::Unset),
+                tool,
+                skill_load,
             ],
             flushed,
             queued: 2,
@@ -190,7 +202,7 @@ mod tests {
                                  "output_tokens": 6, "reasoning_output_tokens": 0}},
                 "tool_calls": 1,
                 "errors": [{"span": "chat m", "message": "boom"}],
-                "spans": 3, "flushed": true, "delivered_spans": 3, "queued_spans": 0,
+                "spans": 4, "flushed": true, "delivered_spans": 4, "queued_spans": 0,
             })
         );
     }

@@ -336,13 +336,17 @@ impl Builder<'_> {
         if let Some(code) = call.exec.exit_code {
             attrs.int(key::CODEX_TOOL_EXIT_CODE, code);
         }
+        let mut name = format!("execute_tool {}", tool.name);
+        if let Some(skill) = &call.exec.skill {
+            skill.add_attrs(&mut attrs, call.exec.exit_code);
+            name = format!("{name} {}", skill.name_suffix());
+        }
         if let Some((error_type, _)) = &error {
             attrs.str(key::ERROR_TYPE, *error_type);
         }
         let start = tool.start.unwrap_or(end);
         let events = permission_events(call, tool, start);
         let status = error.map_or(SpanStatus::Unset, |(_, message)| SpanStatus::Error(message));
-        let name = format!("execute_tool {}", tool.name);
         let parent = self.id(SpanKey::Turn(turn.id));
         self.span(SpanParts {
             key: SpanKey::Tool(&call.call_id),

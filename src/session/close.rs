@@ -180,6 +180,10 @@ fn close_turn(
     if let Some(why) = call_cut_off(state, thread, ix, how.as_ref()) {
         body.usage += Usage::Unknown(why);
     }
+    for load in &body.skill_loads {
+        let start = body.start.unwrap_or(end);
+        out.push(builder.skill_load_span(turn_ref(state, ix), load, start));
+    }
     out.push(turn_span(state, builder, ix, &body, how.as_ref(), end));
     let turn = &state.turns[ix.0];
     let closed = ClosedTurn {

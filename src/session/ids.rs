@@ -25,6 +25,8 @@ pub enum SpanKey<'a> {
     /// A model request that failed or was cancelled (no response, no call record), by its
     /// request id (else its turn and position).
     Request(&'a str),
+    /// A skill Codex loaded into a turn, by the turn id and the skill's name.
+    SkillLoad(&'a str, &'a str),
 }
 
 /// The trace id of a session: the session UUID's 16 bytes when it is a UUID (so a user can find
@@ -53,6 +55,7 @@ pub fn span_id(session_id: &str, key: SpanKey<'_>) -> SpanId {
         SpanKey::ChatAt(thread, index) => ("chat-at", format!("{thread}#{index}")),
         SpanKey::Tool(call) => ("tool", call.to_owned()),
         SpanKey::Request(request) => ("request", request.to_owned()),
+        SpanKey::SkillLoad(turn, skill) => ("skill-load", format!("{turn}#{skill}")),
     };
     let mut hasher = Sha256::new();
     for part in [session_id, kind, &natural] {

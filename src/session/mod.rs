@@ -21,6 +21,7 @@ mod parents;
 mod records;
 mod root;
 pub mod sampling;
+mod skills;
 mod units;
 
 pub use machine::SessionMachine;

@@ -7,6 +7,7 @@
 //! output record; a turn at its `task_complete` or `turn_aborted` record.
 
 use super::messages::{ChatMessage, Part};
+use super::skills::{skill_use, SkillLoad};
 use super::units::{
     call_start, settles, CallKey, CallPhase, CallPlace, ModelCall, Notice, Ready, RolloutEnd,
     SessionState, ThreadIx, ToolCall, ToolRequest, TurnBody, TurnIx, TurnPhase, TurnSource,
@@ -16,6 +17,7 @@ use crate::codex::rollout::{
     EventMsg, HostedToolCall, Item, Message, ResponseItem, RolloutLine, RolloutRecord, TokenUsage,
     ToolCall as RolloutToolCall,
 };
+use crate::codex::skills;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 impl SessionState {
@@ -210,10 +212,12 @@ impl SessionState {
                 id,
                 exit_code,
                 status,
+                actions,
             } => {
                 if let Some(tool) = self.tools.get_mut(id) {
                     tool.exec.exit_code = *exit_code;
                     tool.exec.status = status.clone();
+                    tool.exec.skill = skill_use(&self.threads[thread.0].skills, actions);
                 }
             }
             Item::CollabAgentToolCall {
@@ -265,7 +269,34 @@ impl SessionState {
                 body.prompt.get_or_insert_with(|| text.clone());
             }
         }
+        self.learn_skills(thread, message, ts);
         self.threads[thread.0].add_input(ChatMessage::single(&message.role, Part::Text(text)));
+    }
+
+    /// A skills catalog teaches the thread its skills; an injected skill is also a load of it
+    /// into the current turn (once per turn).
+    fn learn_skills(&mut self, thread: ThreadIx, message: &Message, ts: Option<SystemTime>) {
+        for text in &message.texts {
+            let skills = &mut self.threads[thread.0].skills;
+            match (message.role.as_str(), skills::injected(text)) {
+                ("user", Some(skill)) => {
+                    skills.learn([skill.clone()]);
+                    let Some(body) = self.current_body(thread) else {
+                        continue;
+                    };
+                    if !body.skill_loads.iter().any(|l| l.skill.name == skill.name) {
+                        let instructions = text.clone();
+                        body.skill_loads.push(SkillLoad {
+                            skill,
+                            instructions,
+                            at: ts,
+                        });
+                    }
+                }
+                ("developer", _) => skills.learn(skills::catalog(text)),
+                _ => {}
+            }
+        }
     }
 
     fn push_output(&mut self, thread: ThreadIx, part: Part) {

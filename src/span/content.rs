@@ -13,7 +13,7 @@ use super::{AttrValue, SpanRecord};
 use serde_json::Value;
 
 /// Attribute keys that carry user or model content.
-pub const CONTENT_KEYS: [&str; 13] = [
+pub const CONTENT_KEYS: [&str; 15] = [
     key::INPUT_MESSAGES,
     key::OUTPUT_MESSAGES,
     key::SYSTEM_INSTRUCTIONS,
@@ -27,6 +27,8 @@ pub const CONTENT_KEYS: [&str; 13] = [
     key::INPUT_MIME_TYPE,
     key::OUTPUT_VALUE,
     key::OUTPUT_MIME_TYPE,
+    key::SKILL_DESCRIPTION,
+    key::SKILL_SOURCE_URI,
 ];
 
 /// Event attribute keys that carry content (the command of a permission request, …).

@@ -49,6 +49,20 @@ pub const TOOL_TYPE: &str = "gen_ai.tool.type";
 pub const TOOL_CALL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
 /// `gen_ai.tool.call.result`: the call's result (opt-in content).
 pub const TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
+/// `gen_ai.skill.name`: the skill a tool call loaded, read or ran.
+pub const SKILL_NAME: &str = "gen_ai.skill.name";
+/// `gen_ai.skill.description`: what the skill says it is for (content: capture only).
+pub const SKILL_DESCRIPTION: &str = "gen_ai.skill.description";
+/// `gen_ai.skill.source.uri`: where the skill comes from, its directory as a `file:` URI
+/// (content: capture only).
+pub const SKILL_SOURCE_URI: &str = "gen_ai.skill.source.uri";
+/// `gen_ai.skill.resource.name`: the skill's file a tool call read or ran, relative to the
+/// skill's directory (`references/style.md`).
+pub const SKILL_RESOURCE_NAME: &str = "gen_ai.skill.resource.name";
+/// `process.executable.name`: the program a skill's script ran with.
+pub const PROCESS_EXECUTABLE_NAME: &str = "process.executable.name";
+/// `process.exit.code`: the exit code of a skill's script.
+pub const PROCESS_EXIT_CODE: &str = "process.exit.code";
 /// `gen_ai.response.time_to_first_chunk`: seconds from request to first output.
 pub const RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
 /// `error.type`: low-cardinality error class on failed spans.

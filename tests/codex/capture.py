@@ -48,6 +48,7 @@ from source_md import write_source_md  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 MOCK = Path(__file__).resolve().parent / "mock_responses.py"
+SKILLS = REPO / "tests/fixtures/skills"
 CODEX_TIMEOUT_SECONDS = 120.0
 WAIT_SECONDS = 20.0
 HOME_ALIAS, PROJECT_ALIAS, TMP_ALIAS = "/home/dev/.codex", "/home/dev/project", "/home/dev/tmp"
@@ -192,6 +193,8 @@ class Run:
             shutil.rmtree(self.work)
         for d in (self.home, self.project, self.captures):
             d.mkdir(parents=True)
+        for skill in self.scenario.skills:
+            shutil.copytree(SKILLS / skill, self.home / "skills" / skill)
         port = self.start_mock()
         (self.home / "config.toml").write_text(
             config_toml(port, self.captures, self.scenario), encoding="utf-8"

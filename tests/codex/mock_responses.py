@@ -35,6 +35,9 @@ Scripts (keyword in the prompt, checked in this order; default = SHELL):
 - ERROR: HTTP 400 with an OpenAI-style ``invalid_request_error`` JSON body (no stream).
 - NOTOOL: a reasoning item and a plain message.
 - SPAWN: ``spawn_agent`` (the child's prompt contains NOTOOL) -> ``wait_agent`` -> message.
+- SKILL: the greeting skill (``tests/fixtures/skills/greeting``): ``cat`` its SKILL.md (unless
+  Codex injected it for a ``$greeting`` prompt) -> ``cat`` its ``references/style.md`` -> run
+  its ``scripts/greet.sh`` -> message; one command per reply, paths from the request.
 - COMPACT: an ``echo hello`` tool call reporting 250,000 input tokens -> (Codex compacts) ->
   message.
 - ESCALATE: ``exec_command`` with ``sandbox_permissions: require_escalated`` and a

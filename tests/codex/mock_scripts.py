@@ -11,6 +11,8 @@ The scripts are listed in mock_responses.py's docstring.
 from __future__ import annotations
 
 import json
+import os
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 from collections.abc import Callable
@@ -250,6 +252,40 @@ def script_multi(state: Ledger, turn: Turn) -> Reply:
     return Reply([reasoning(state, "**Running two commands in parallel**"), *calls])
 
 
+SKILL_NAME = "greeting"
+SKILL_ROOT = re.compile(r"^- `(r\d+)` = `([^`]+)`$", re.MULTILINE)
+
+
+def skill_dir(turn: Turn) -> tuple[str, bool]:
+    """The greeting skill's directory, and whether Codex injected its SKILL.md into the turn
+    (a ``<skill>`` message, for a prompt naming ``$greeting``); else the directory comes from
+    the skills list of the developer message (its roots table and ``(file: rN/…)`` entry)."""
+    for item in turn.after:
+        text = message_text(item)
+        if text.startswith("<skill>") and f"<name>{SKILL_NAME}</name>" in text:
+            path = text.split("<path>", 1)[1].split("</path>", 1)[0]
+            return os.path.dirname(path), True
+    for item in turn.body.get("input", []):
+        text = message_text(item) if isinstance(item, dict) else ""
+        entry = re.search(rf"^- {SKILL_NAME}: .*\(file: (r\d+)/(\S+)/SKILL\.md\)$", text, re.M)
+        if entry:
+            roots = dict(SKILL_ROOT.findall(text))
+            return f"{roots[entry.group(1)]}/{entry.group(2)}", False
+    return f"$CODEX_HOME/skills/{SKILL_NAME}", False
+
+
+def script_skill(state: Ledger, turn: Turn) -> Reply:
+    """Reads the greeting skill's SKILL.md (unless Codex injected it), then its
+    ``references/style.md``, then runs its ``scripts/greet.sh``; one command per reply."""
+    directory, injected = skill_dir(turn)
+    steps = [] if injected else [f"cat {directory}/SKILL.md"]
+    steps += [f"cat {directory}/references/style.md", f"{directory}/scripts/greet.sh"]
+    done = len(turn.outputs())
+    if done >= len(steps):
+        return closing(state, turn)
+    return Reply([reasoning(state, "**Following the greeting skill**"), shell_call(state, turn, steps[done])])
+
+
 def script_hang(state: Ledger, turn: Turn) -> Reply:
     return Reply([], hang=True)
 
@@ -263,6 +299,7 @@ SCRIPTS = [
     ("ERROR", script_error),
     ("NOTOOL", script_notool),
     ("SPAWN", script_spawn),
+    ("SKILL", script_skill),
     ("COMPACT", script_compact),
     (
         "ESCALATE",

@@ -4,7 +4,8 @@ Contract: ``SCENARIOS`` maps a fixture directory name to a ``Scenario``. The pro
 selects the mock's script (see mock_responses.py). ``extra_hooks`` are handler groups added
 after the 12 capture handlers (their payloads are not captured). ``interrupt_after`` is empty,
 ``"hang-request"`` (SIGINT once the mock logged the HANG request) or ``"tool-started"`` (SIGINT
-once the SLEEP command created ``tool-started`` in the workspace). ``notes`` is the
+once the SLEEP command created ``tool-started`` in the workspace). ``skills`` names directories
+of ``tests/fixtures/skills/`` copied into ``$CODEX_HOME/skills/`` before Codex starts. ``notes`` is the
 hand-written account of what the 0.169 capture showed, pasted into SOURCE.md under "What
 happened"; ``notes_0171`` is the same for the 0.171 capture; other releases get their
 release's notes from ``releases.py`` (``notes_for`` picks by version).
@@ -30,7 +31,6 @@ DENY_PRE_TOOL_USE = (
     """"permissionDecisionReason":"the mock policy forbids it"}}'"""
 )
 
-
 @dataclass(frozen=True)
 class Scenario:
     """One `codex exec` run to capture."""
@@ -44,6 +44,7 @@ class Scenario:
     interrupt_after: str = ""
     notes: str = ""
     notes_0171: str = ""
+    skills: tuple[str, ...] = ()
 
 
 def notes_for(scenario: Scenario, version: str) -> str:
@@ -285,6 +286,46 @@ The mock asked for `exec_command` `echo hello`; the second PreToolUse handler de
   `Command blocked by PreToolUse hook: the mock policy forbids it. Command: echo hello` and **no**
   `item_completed` `CommandExecution`. The model was sampled again with that output and
   closed the turn normally.
+""",
+        ),
+        Scenario(
+            name="skill",
+            title="a prompt that names a skill, and the model reading its files",
+            prompt="$greeting SKILL: greet the user the way the greeting skill says",
+            skills=("greeting",),
+            notes_0171="""\
+The prompt names the skill (`$greeting`), so Codex loaded it itself; the mock then read the
+skill's reference and ran its script (SKILL script).
+
+- Rollout: the developer message of the skills instructions (`content_item_kinds`
+  `host_skills.instructions`) lists every skill as `- <name>: <description> (file:
+  r0/greeting/SKILL.md)` with a roots table (`- \`r0\` = \`/home/dev/.codex/skills\``);
+  `world_state.state.host_skills.body` holds the same list. After the prompt, Codex wrote a
+  user message `<skill>\\n<name>greeting</name>\\n<path>/home/dev/.codex/skills/greeting/SKILL.md</path>\\n`
+  followed by the whole `SKILL.md` (`content_item_kinds` `skills.selected_skill_instructions`).
+  No event or hook says a skill was loaded: that message is the only record.
+- The two commands (`cat …/greeting/references/style.md`, `…/greeting/scripts/greet.sh`) are
+  ordinary `exec_command` calls; their `item_completed` `CommandExecution` carries
+  `parsed_cmd`: `{"type":"read","name":"style.md","path":"/home/dev/.codex/skills/greeting/references/style.md"}`
+  for the first, `{"type":"unknown","cmd":"…/scripts/greet.sh"}` for the second.
+- Hooks: nothing about skills; PreToolUse/PostToolUse name the tool `Bash` with the command.
+""",
+        ),
+        Scenario(
+            name="skill-implicit",
+            title="the model loading a skill by itself: reading its SKILL.md, a reference, running its script",
+            prompt="SKILL: greet the user the way the greeting skill says",
+            skills=("greeting",),
+            notes_0171="""\
+The prompt does not name the skill, so Codex injected nothing: the mock found the skill's
+`SKILL.md` in the skills list of the developer message (roots table + `(file: r0/…)`), read it
+with `cat`, then read `references/style.md` and ran `scripts/greet.sh` (SKILL script), one
+command per reply.
+
+- Rollout: no `<skill>` message. The `item_completed` `CommandExecution` of the first command
+  has `parsed_cmd` `[{"type":"read","name":"SKILL.md","path":"/home/dev/.codex/skills/greeting/SKILL.md"}]`:
+  Codex's own parse of the command is the record that the model loaded the skill.
+- Hooks: nothing about skills.
 """,
         ),
     ]

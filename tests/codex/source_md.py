@@ -143,6 +143,10 @@ def produced(scenario: Scenario, version: str, events: int) -> list[str]:
             " SIGINT to the `codex` process."
         ),
     }[scenario.interrupt_after]
+    skills = "".join(
+        f"\n- `$CODEX_HOME/skills/{skill}/` was a copy of `tests/fixtures/skills/{skill}/`."
+        for skill in scenario.skills
+    )
     number = version.removeprefix("codex-cli ")
     return f"""The real Codex CLI **{number}** (`{version}`, npm package `@openai/codex`, native
 x86_64 Linux musl binary, installed by `.ci/install-codex.sh`) ran offline against
@@ -160,7 +164,7 @@ x86_64 Linux musl binary, installed by `.ci/install-codex.sh`) ran offline again
 - `[hooks]` in that `config.toml` declared one command handler for each of the {events} events
   (matcher `"*"` on the tool events; timeout 30 s, 3 s for SessionEnd and Interrupt). Each
   handler ran `cat > <dir>/$(date +%s%N)-$$.json`, so every payload got its own file named by
-  the time its handler started.{extra}
+  the time its handler started.{extra}{skills}
 - Codex ran with the workspace as its working directory, stdin from the null device, and the
   flags shown above.{interrupt}
 - The mock chose each reply from the request's last user-typed message and the items after it,

@@ -26,9 +26,10 @@ mod replay; // recorded Codex sessions → golden span trees and exact token num
 mod replay_delivery; // `codex-otel replay` streams through the durable delivery stage: retries, once each, bounded wait
 mod rollout_rewrites; // a rollout copied over itself or cut short and restored mid-session: read on, counted once
 mod run; // `codex-otel run -- codex exec …` with the real Codex CLI and the plugin installed: delivered once before it returns, exit code, TRACEPARENT, --json
-mod security;
-mod show; // `codex-otel show` on recorded sessions: what each did and cost, --list, width, colour; flush notes // hostile local users and inputs: squatted sockets and state directories, planted symlinks, FIFO and device transcripts, long state paths
+mod security; // hostile local users and inputs: squatted sockets and state directories, planted symlinks, FIFO and device transcripts, long state paths
+mod show; // `codex-otel show` on recorded sessions: what each did and cost, --list, width, colour; flush notes
 mod silent_loss; // records the machine cannot place are kept or reported, never double-counted
+mod skills; // skills in the trace: a load, a read resource and a run script with gen_ai.skill.* names, recorded and live
 mod support; // fixtures, span-tree comparison, receivers and the real binaries
 mod synth_replay; // benches/synth.py's generated sessions replay to the spans and tokens they imply
 mod trace_codex; // a trace-codex user's setup unchanged: config.json, record file, resume rule, CI recipe

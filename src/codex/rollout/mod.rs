@@ -301,6 +301,8 @@ pub enum Item {
         exit_code: Option<i64>,
         /// `completed`, `failed`, `declined`, …
         status: Option<String>,
+        /// What Codex made of the command (`parsed_cmd`), one action per part.
+        actions: Vec<CommandAction>,
     },
     /// A spawn / wait / send call of the multi-agent tools.
     CollabAgentToolCall {
@@ -315,6 +317,21 @@ pub enum Item {
     ContextCompaction,
     /// Any other item type, by name.
     Other(String),
+}
+
+/// One part of a command as Codex parsed it (`parsed_cmd`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandAction {
+    /// It reads a file (`cat`, `sed -n`, `head`, …): the file's absolute path.
+    Read {
+        /// The file.
+        path: String,
+    },
+    /// Anything else (`unknown`, `list_files`, `search`, …): the part's command text.
+    Other {
+        /// The command text.
+        cmd: String,
+    },
 }
 
 /// `token_usage_record`: the usage of one Responses call.

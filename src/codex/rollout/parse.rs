@@ -261,6 +261,14 @@ fn usage_at(payload: &Value, pointer: &str) -> Option<TokenUsage> {
     TokenUsage::deserialize(value).ok()
 }
 
+/// One `parsed_cmd` part: a `read` with its path, else its command text.
+fn command_action(part: &Value) -> Option<CommandAction> {
+    match (str_field(part, "type").as_deref(), str_field(part, "path")) {
+        (Some("read"), Some(path)) => Some(CommandAction::Read { path }),
+        _ => str_field(part, "cmd").map(|cmd| CommandAction::Other { cmd }),
+    }
+}
+
 fn item(value: &Value) -> Item {
     let kind = str_field(value, "type").unwrap_or_default();
     let id = str_field(value, "id").unwrap_or_default();
@@ -269,6 +277,11 @@ fn item(value: &Value) -> Item {
             id,
             exit_code: value.get("exit_code").and_then(Value::as_i64),
             status: str_field(value, "status"),
+            actions: value
+                .get("parsed_cmd")
+                .and_then(Value::as_array)
+                .map(|parts| parts.iter().filter_map(command_action).collect())
+                .unwrap_or_default(),
         },
         "CollabAgentToolCall" => Item::CollabAgentToolCall {
             id,

@@ -8,6 +8,7 @@ use super::tally::Tally;
 use super::TurnIx;
 use crate::codex::rollout::SessionMeta;
 use crate::session::messages::{ChatMessage, Part};
+use crate::session::skills::SkillCatalog;
 use std::time::SystemTime;
 
 /// The messages a thread's next model call gets as input.
@@ -71,6 +72,8 @@ pub(crate) struct Thread {
     pub(crate) served_turn: Option<String>,
     /// Its turns (the sub-agent span's numbers).
     pub(crate) tally: Tally,
+    /// The skills it was offered or given.
+    pub(crate) skills: SkillCatalog,
 }
 
 impl Thread {

@@ -3,6 +3,7 @@
 //! together. It is ready once the rollout has both its request and its output.
 
 use super::TurnIx;
+use crate::session::skills::SkillUse;
 use std::time::SystemTime;
 
 /// A PermissionRequest hook, attached to the tool call it was about.
@@ -31,11 +32,13 @@ pub(crate) struct ToolRequest {
     pub(crate) start: Option<SystemTime>,
 }
 
-/// How the command a call ran ended (`item_completed` of a command execution).
+/// How the command a call ran ended (`item_completed` of a command execution), and the skill
+/// it used.
 #[derive(Debug, Default)]
 pub(crate) struct ExecFacts {
     pub(crate) exit_code: Option<i64>,
     pub(crate) status: Option<String>,
+    pub(crate) skill: Option<SkillUse>,
 }
 
 /// Where a tool call is in its life.

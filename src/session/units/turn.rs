@@ -4,6 +4,7 @@
 
 use super::{ThreadIx, Usage};
 use crate::codex::rollout::TurnError;
+use crate::session::skills::SkillLoad;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How a turn ended in the rollout.
@@ -57,6 +58,8 @@ pub(crate) struct TurnBody {
     /// Its tool calls, in the order the model made them.
     pub(crate) tools: Vec<String>,
     pub(crate) compactions: Vec<(Option<SystemTime>, String)>,
+    /// Skills Codex loaded into it because its prompt named them.
+    pub(crate) skill_loads: Vec<SkillLoad>,
     /// The latest call end or tool output seen.
     pub(crate) latest: Option<SystemTime>,
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 /// scenarios each has at least. [`scenario_dir`] resolves bare names under the 0.169 entry.
 const RECORDED: [(&str, usize); 7] = [
     ("codex-0.169", 13),
-    ("codex-0.171", 6),
+    ("codex-0.171", 8),
     ("codex-0.125", 3),
     ("codex-0.130", 3),
     ("codex-0.140", 3),
