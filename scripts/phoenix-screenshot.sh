@@ -4,7 +4,8 @@
 # headless Chromium (Debian: apt-get install -y chromium).
 #
 # Usage: scripts/phoenix-screenshot.sh [scenario] [output.png]
-#   scenario: a directory under tests/fixtures/codex-0.169 (default: subagent)
+#   scenario: a directory under tests/fixtures/codex-0.169 (default: subagent), or
+#   `codex-<version>/<scenario>` for another release's recording (e.g. codex-0.171/skill)
 # Environment: PHOENIX_PYTHON (Phoenix's Python, default .work/venvs/phoenix/bin/python),
 #   CODEX_OTEL (default target/debug/codex-otel, built if missing), CHROMIUM (default chromium).
 set -euo pipefail
@@ -15,7 +16,10 @@ out=${2:-$repo/docs/phoenix-trace.png}
 python=${PHOENIX_PYTHON:-$repo/.work/venvs/phoenix/bin/python}
 chromium=${CHROMIUM:-chromium}
 codex_otel=${CODEX_OTEL:-$repo/target/debug/codex-otel}
-fixture=$repo/tests/fixtures/codex-0.169/$scenario
+case $scenario in
+*/*) fixture=$repo/tests/fixtures/$scenario ;;
+*) fixture=$repo/tests/fixtures/codex-0.169/$scenario ;;
+esac
 project=codex
 
 [ -x "$codex_otel" ] || (cd "$repo" && cargo build --bin codex-otel)
