@@ -10,7 +10,7 @@
 //! session whose rollout files are in the transcripts directory is replayed from its rollouts
 //! alone ([`crate::codex::discover::sessions`]).
 
-use crate::codex::discover::{session_threads, sessions as rollout_sessions};
+use crate::codex::discover::{session_threads, sessions as rollout_sessions, ThreadFile};
 use crate::codex::hook_event::HookEvent;
 use crate::codex::rollout::RolloutLine;
 use crate::codex::tail::RolloutTail;
@@ -134,10 +134,10 @@ pub fn replay(
 /// Replays every session found in `hooks` (or, when there is no hook, in `transcripts`: see
 /// the module docs) that sampling keeps, handing each group of spans to
 /// `emit` (with its session id) as the session machine emits it, so nothing accumulates here:
-/// rollout files are read one bounded batch at a time. With a transcripts directory, the
-/// session's threads that no hook names (the approval reviewer's) are found there and read
-/// first, as the live daemon sees them before the session ends; then the files the hooks
-/// name. Missing or unreadable rollout files degrade the trace (fewer spans) but never fail
+/// rollout files are read one bounded batch at a time. The session's threads that no hook
+/// names (the approval reviewer's) are found in the transcripts directory, or without one next
+/// to the files the hooks name, and read first, as the live daemon sees them before the
+/// session ends; then the files the hooks name. Missing or unreadable rollout files degrade the trace (fewer spans) but never fail
 /// the replay. Returns how many spans were emitted; the first error of `emit` stops it.
 pub fn replay_each<E: From<ReplayError>>(
     hooks: HookSource<'_>,
@@ -172,9 +172,7 @@ pub fn replay_each<E: From<ReplayError>>(
             .iter()
             .map(|recorded| (recorded.clone(), resolve_transcript(recorded, transcripts)))
             .collect();
-        let unnamed = transcripts
-            .map(|dir| session_threads(dir, id, DISCOVERY_DEPTH))
-            .unwrap_or_default()
+        let unnamed = unnamed_threads(id, &named, transcripts)
             .into_iter()
             .filter(|thread| !named.iter().any(|(_, path)| *path == thread.path))
             .map(|thread| (thread.path.to_string_lossy().into_owned(), thread.path));
@@ -184,6 +182,25 @@ pub fn replay_each<E: From<ReplayError>>(
         }
     }
     Ok(emitted)
+}
+
+/// The session's thread files that no hook names (the approval reviewer's): found in the
+/// transcripts directory when one is given, else next to the files the hooks name, as the
+/// live daemon finds them.
+fn unnamed_threads(
+    session_id: &str,
+    named: &[(String, PathBuf)],
+    transcripts: Option<&Path>,
+) -> Vec<ThreadFile> {
+    if let Some(dir) = transcripts {
+        return session_threads(dir, session_id, DISCOVERY_DEPTH);
+    }
+    let mut dirs: Vec<&Path> = named.iter().filter_map(|(_, path)| path.parent()).collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs.into_iter()
+        .flat_map(|dir| session_threads(dir, session_id, 0))
+        .collect()
 }
 
 /// Feeds `machine` every record of `files` (each the key the machine knows the file by and

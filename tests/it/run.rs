@@ -228,3 +228,36 @@ fn the_session_joins_the_jobs_traceparent() -> Result<()> {
     assert!(closing_line(&run).contains(&format!("· trace {trace} ·")));
     Ok(())
 }
+
+#[test]
+fn the_summary_counts_the_auto_reviewers_model_call_too() -> Result<()> {
+    let Some(live) = Live::start()? else {
+        return Ok(());
+    };
+    let prompt = "ESCALATE: write escalated.txt outside the sandbox";
+    let run = run_exec(&live, prompt, &["--json"])
+        .arg("--approve-for-me")
+        .run()?
+        .expect_success()?;
+    let session = run.session_id.clone().context("no session id")?;
+    // A fresh sandbox: every call the mock completed is this session's, the reviewer's too.
+    let calls = live.sandbox.mock().model_calls()?;
+    let reviewer = calls
+        .iter()
+        .filter(|c| c.thread_id.as_deref() != Some(&session));
+    assert_eq!(reviewer.count(), 1, "one auto-review call: {calls:#?}");
+    let summary = stdout_summary(&run)?;
+    assert_eq!(
+        summary["models"],
+        models_of(&calls),
+        "stderr:\n{}",
+        run.stderr
+    );
+    let spans = live.received(&session)?;
+    let chats = spans
+        .iter()
+        .filter(|s| s["name"] == "chat mock-model")
+        .count();
+    assert_eq!(chats, calls.len());
+    Ok(())
+}
