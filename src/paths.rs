@@ -171,6 +171,12 @@ impl StateDir {
         self.root.join("import-spool")
     }
 
+    /// `retired/`: one empty marker per live-traced session whose journal retention removed,
+    /// so `codex-otel import` still knows the session was traced.
+    pub fn retired_dir(&self) -> PathBuf {
+        self.root.join("retired")
+    }
+
     /// `imported/`: one marker per session `codex-otel import` handed to the spools.
     pub fn imported_dir(&self) -> PathBuf {
         self.root.join("imported")

@@ -1,11 +1,12 @@
 //! The import ledger: which sessions `import` must not send again. A session is left alone
-//! when it was traced live (its journal or checkpoint is in the state directory) or imported
+//! when it was traced live (its journal or checkpoint is in the state directory, or retention
+//! removed them and left its [`retention::retired`] marker) or imported
 //! before (its marker is in `imported/`). A marker is written, durably (temp file, fsync,
 //! rename; 0600 in a 0700 directory), once every span of the session is in the durable
 //! import spools: from there the couriers (of this run, or of the next) deliver it.
 
 use super::scan::Session;
-use crate::journal::Checkpoint;
+use crate::journal::{retention, Checkpoint};
 use crate::paths::StateDir;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -59,6 +60,7 @@ impl Ledger {
         let live = [
             self.state.journal_file(session_id),
             Checkpoint::path(&self.state, session_id),
+            retention::retired(&self.state, &StateDir::session_file_stem(session_id)),
         ];
         if live.iter().any(|path| path.exists()) {
             return Some(Seen::Live);
@@ -101,6 +103,7 @@ impl Ledger {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+    use std::time::Duration;
 
     fn session(id: &str) -> Session {
         Session {
@@ -140,5 +143,25 @@ mod tests {
             "live wins over imported"
         );
         assert_eq!(ledger.seen("b"), Some(Seen::Live));
+    }
+
+    #[test]
+    fn a_live_session_retention_removed_is_still_seen_as_traced_live() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        let id = "01a23faf-08eb-7d53-a347-5fbb7051779b";
+        crate::journal::append(&state, id, SystemTime::now(), b"{}").unwrap();
+        let journal_len = std::fs::metadata(state.journal_file(id)).unwrap().len();
+        let checkpoint = Checkpoint {
+            journal_offset: journal_len,
+            complete: true,
+            ..Checkpoint::default()
+        };
+        checkpoint.store(&state, id).unwrap();
+        let none = std::collections::HashSet::new();
+        let swept = retention::sweep(&state, Duration::ZERO, SystemTime::now(), &none);
+        assert_eq!(swept.removed.len(), 1, "{:?}", swept.problems);
+        assert!(!state.journal_file(id).exists());
+        assert_eq!(Ledger::new(&state).seen(id), Some(Seen::Live));
     }
 }

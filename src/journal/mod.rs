@@ -159,6 +159,15 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The marker of a session retention retires could not be written (its files are kept).
+    #[error("cannot write the retirement marker {path}")]
+    Retire {
+        /// The marker.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
     /// A journal or checkpoint past its retention could not be removed.
     #[error("cannot remove {path}")]
     Remove {

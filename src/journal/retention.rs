@@ -7,6 +7,9 @@
 //!   neither file changed for the retention period. The journal is removed before the
 //!   checkpoint and the spooled log: a crash in between leaves them without a journal, which
 //!   is harmless (never a journal without its checkpoint, which would be delivered again).
+//!   First a marker `retired/<session>` is written durably ([`retired`]; no marker, nothing
+//!   removed): `codex-otel import` must never send a live-traced session again, and the
+//!   journal and checkpoint were how it knew.
 //! - Checkpoints and spooled logs without a journal, and temporary files a crash left in the
 //!   checkpoint directory, are removed once as old as the retention period.
 //! - Events that arrive for a session after its journal was removed start a new journal: the
@@ -89,6 +92,7 @@ pub fn sweep(
         };
         let log = SpooledLog::path(state, &stem);
         if delivered
+            && retire(state, &stem, &mut sweep)
             && remove(&journal, &mut sweep)
             && remove(&checkpoint_path, &mut sweep)
             && remove(&log, &mut sweep)
@@ -124,6 +128,25 @@ fn files(dir: &Path, suffix: &str) -> Vec<(String, PathBuf)> {
         found.push((stem, entry.path()));
     }
     found
+}
+
+/// The marker of a retired session (file stem `stem`).
+pub fn retired(state: &StateDir, stem: &str) -> PathBuf {
+    state.retired_dir().join(stem)
+}
+
+/// Writes the marker of a session about to be removed; false after recording a failure.
+fn retire(state: &StateDir, stem: &str, sweep: &mut Sweep) -> bool {
+    let path = retired(state, stem);
+    let written = StateDir::ensure_private_dir(&state.retired_dir())
+        .and_then(|()| StateDir::write_durably(&path, b""));
+    match written {
+        Ok(()) => true,
+        Err(source) => {
+            sweep.problems.push(Error::Retire { path, source });
+            false
+        }
+    }
 }
 
 /// Removes `path` (already gone counts as removed); false after recording a failure.
@@ -184,8 +207,13 @@ mod tests {
         let late = sweep(&state, HOUR, now + 2 * HOUR, &spooled);
         assert_eq!(late.removed, ["done"]);
         assert_eq!(exists(&state, "done"), (false, false));
+        assert!(
+            retired(&state, "done").exists(),
+            "the removed session is marked"
+        );
         for kept in ["open", "spooled", "grown"] {
             assert_eq!(exists(&state, kept), (true, true), "{kept}");
+            assert!(!retired(&state, kept).exists(), "{kept}");
         }
     }
 
