@@ -31,6 +31,37 @@ DENY_PRE_TOOL_USE = (
     """"permissionDecisionReason":"the mock policy forbids it"}}'"""
 )
 
+SKILL_NAMED_NOTES = """\
+The prompt names the skill (`$greeting`), so Codex loaded it itself; the mock then read the
+skill's reference and ran its script (SKILL script).
+
+- Rollout: the developer message of the skills instructions (`content_item_kinds`
+  `host_skills.instructions`) lists every skill as `- <name>: <description> (file:
+  r0/greeting/SKILL.md)` with a roots table (`- \`r0\` = \`/home/dev/.codex/skills\``);
+  `world_state.state.host_skills.body` holds the same list. After the prompt, Codex wrote a
+  user message `<skill>\\n<name>greeting</name>\\n<path>/home/dev/.codex/skills/greeting/SKILL.md</path>\\n`
+  followed by the whole `SKILL.md` (`content_item_kinds` `skills.selected_skill_instructions`).
+  No event or hook says a skill was loaded: that message is the only record.
+- The two commands (`cat …/greeting/references/style.md`, `…/greeting/scripts/greet.sh`) are
+  ordinary `exec_command` calls; their `item_completed` `CommandExecution` carries
+  `parsed_cmd`: `{"type":"read","name":"style.md","path":"/home/dev/.codex/skills/greeting/references/style.md"}`
+  for the first, `{"type":"unknown","cmd":"…/scripts/greet.sh"}` for the second.
+- Hooks: nothing about skills; PreToolUse/PostToolUse name the tool `Bash` with the command.
+"""
+
+SKILL_IMPLICIT_NOTES = """\
+The prompt does not name the skill, so Codex injected nothing: the mock found the skill's
+`SKILL.md` in the skills list of the developer message (roots table + `(file: r0/…)`), read it
+with `cat`, then read `references/style.md` and ran `scripts/greet.sh` (SKILL script), one
+command per reply.
+
+- Rollout: no `<skill>` message. The `item_completed` `CommandExecution` of the first command
+  has `parsed_cmd` `[{"type":"read","name":"SKILL.md","path":"/home/dev/.codex/skills/greeting/SKILL.md"}]`:
+  Codex's own parse of the command is the record that the model loaded the skill.
+- Hooks: nothing about skills.
+"""
+
+
 @dataclass(frozen=True)
 class Scenario:
     """One `codex exec` run to capture."""
@@ -293,40 +324,16 @@ The mock asked for `exec_command` `echo hello`; the second PreToolUse handler de
             title="a prompt that names a skill, and the model reading its files",
             prompt="$greeting SKILL: greet the user the way the greeting skill says",
             skills=("greeting",),
-            notes_0171="""\
-The prompt names the skill (`$greeting`), so Codex loaded it itself; the mock then read the
-skill's reference and ran its script (SKILL script).
-
-- Rollout: the developer message of the skills instructions (`content_item_kinds`
-  `host_skills.instructions`) lists every skill as `- <name>: <description> (file:
-  r0/greeting/SKILL.md)` with a roots table (`- \`r0\` = \`/home/dev/.codex/skills\``);
-  `world_state.state.host_skills.body` holds the same list. After the prompt, Codex wrote a
-  user message `<skill>\\n<name>greeting</name>\\n<path>/home/dev/.codex/skills/greeting/SKILL.md</path>\\n`
-  followed by the whole `SKILL.md` (`content_item_kinds` `skills.selected_skill_instructions`).
-  No event or hook says a skill was loaded: that message is the only record.
-- The two commands (`cat …/greeting/references/style.md`, `…/greeting/scripts/greet.sh`) are
-  ordinary `exec_command` calls; their `item_completed` `CommandExecution` carries
-  `parsed_cmd`: `{"type":"read","name":"style.md","path":"/home/dev/.codex/skills/greeting/references/style.md"}`
-  for the first, `{"type":"unknown","cmd":"…/scripts/greet.sh"}` for the second.
-- Hooks: nothing about skills; PreToolUse/PostToolUse name the tool `Bash` with the command.
-""",
+            notes=SKILL_NAMED_NOTES,
+            notes_0171=SKILL_NAMED_NOTES,
         ),
         Scenario(
             name="skill-implicit",
             title="the model loading a skill by itself: reading its SKILL.md, a reference, running its script",
             prompt="SKILL: greet the user the way the greeting skill says",
             skills=("greeting",),
-            notes_0171="""\
-The prompt does not name the skill, so Codex injected nothing: the mock found the skill's
-`SKILL.md` in the skills list of the developer message (roots table + `(file: r0/…)`), read it
-with `cat`, then read `references/style.md` and ran `scripts/greet.sh` (SKILL script), one
-command per reply.
-
-- Rollout: no `<skill>` message. The `item_completed` `CommandExecution` of the first command
-  has `parsed_cmd` `[{"type":"read","name":"SKILL.md","path":"/home/dev/.codex/skills/greeting/SKILL.md"}]`:
-  Codex's own parse of the command is the record that the model loaded the skill.
-- Hooks: nothing about skills.
-""",
+            notes=SKILL_IMPLICIT_NOTES,
+            notes_0171=SKILL_IMPLICIT_NOTES,
         ),
     ]
 }

@@ -1,9 +1,11 @@
-//! Skills in the trace, as real Codex 0.171 records them (`codex-0.171/skill`: the prompt names
-//! `$greeting`; `codex-0.171/skill-implicit`: the model reads its `SKILL.md` itself) and live:
+//! Skills in the trace, as real Codex 0.171 and 0.169 record them (`codex-0.1xx/skill`: the
+//! prompt names `$greeting`; `codex-0.1xx/skill-implicit`: the model reads its `SKILL.md`
+//! itself) and live on both:
 //! a load is a `gen_ai.skill.name` tool span, a read file or a run script adds
 //! `gen_ai.skill.resource.name`, and description and source leave only with content capture.
 
 use crate::live::{assert_exact_usage, calls_of, session_of, Live};
+use crate::support::codex::CodexVersion;
 use crate::support::fixtures::replay_with;
 use anyhow::{Context, Result};
 use codex_otel::session::SessionConfig;
@@ -12,6 +14,7 @@ use codex_otel::span::{genai as key, SpanRecord};
 use serde_json::Value;
 use std::path::Path;
 
+const RELEASES: [&str; 2] = ["codex-0.171", "codex-0.169"];
 const SOURCE: &str = "file:///home/dev/.codex/skills/greeting";
 const DESCRIPTION: &str = "Greets the user in the house style. Use when asked to greet someone.";
 
@@ -35,9 +38,17 @@ fn turn(spans: &[SpanRecord]) -> &SpanRecord {
 
 #[test]
 fn a_skill_the_prompt_names_is_a_load_under_its_turn_then_its_files_are_read_and_run() {
-    let spans = replay_with("codex-0.171/skill", &SessionConfig::default());
-    let load = one(&spans, "execute_tool load_skill greeting");
-    assert_eq!(load.parent_span_id, Some(turn(&spans).span_id));
+    for release in RELEASES {
+        named_skill(&replay_with(
+            &format!("{release}/skill"),
+            &SessionConfig::default(),
+        ));
+    }
+}
+
+fn named_skill(spans: &[SpanRecord]) {
+    let load = one(spans, "execute_tool load_skill greeting");
+    assert_eq!(load.parent_span_id, Some(turn(spans).span_id));
     assert_eq!(load.str_attr(key::OPERATION_NAME), Some("execute_tool"));
     assert_eq!(load.str_attr(key::SKILL_NAME), Some("greeting"));
     assert_eq!(load.str_attr(key::SKILL_DESCRIPTION), Some(DESCRIPTION));
@@ -49,7 +60,7 @@ fn a_skill_the_prompt_names_is_a_load_under_its_turn_then_its_files_are_read_and
     );
 
     let read = one(
-        &spans,
+        spans,
         "execute_tool exec_command greeting references/style.md",
     );
     assert_eq!(read.str_attr(key::SKILL_NAME), Some("greeting"));
@@ -59,10 +70,7 @@ fn a_skill_the_prompt_names_is_a_load_under_its_turn_then_its_files_are_read_and
     );
     assert!(read.str_attr(key::TOOL_CALL_ID).is_some());
 
-    let run = one(
-        &spans,
-        "execute_tool exec_command greeting scripts/greet.sh",
-    );
+    let run = one(spans, "execute_tool exec_command greeting scripts/greet.sh");
     assert_eq!(
         run.str_attr(key::SKILL_RESOURCE_NAME),
         Some("scripts/greet.sh")
@@ -70,22 +78,30 @@ fn a_skill_the_prompt_names_is_a_load_under_its_turn_then_its_files_are_read_and
     assert_eq!(run.str_attr(key::PROCESS_EXECUTABLE_NAME), Some("greet.sh"));
     assert_eq!(run.int_attr(key::PROCESS_EXIT_CODE), Some(0));
     // Codex injected SKILL.md: no tool call read it.
-    assert!(named(&spans, "execute_tool exec_command greeting").is_empty());
+    assert!(named(spans, "execute_tool exec_command greeting").is_empty());
 }
 
 #[test]
 fn a_skill_md_the_model_reads_itself_is_the_load() {
-    let spans = replay_with("codex-0.171/skill-implicit", &SessionConfig::default());
-    assert!(named(&spans, "execute_tool load_skill greeting").is_empty());
-    let load = one(&spans, "execute_tool exec_command greeting");
+    for release in RELEASES {
+        implicit_skill(&replay_with(
+            &format!("{release}/skill-implicit"),
+            &SessionConfig::default(),
+        ));
+    }
+}
+
+fn implicit_skill(spans: &[SpanRecord]) {
+    assert!(named(spans, "execute_tool load_skill greeting").is_empty());
+    let load = one(spans, "execute_tool exec_command greeting");
     assert_eq!(load.str_attr(key::SKILL_NAME), Some("greeting"));
     assert_eq!(load.str_attr(key::SKILL_RESOURCE_NAME), None);
     assert_eq!(load.str_attr(key::SKILL_DESCRIPTION), Some(DESCRIPTION));
-    assert_eq!(load.parent_span_id, Some(turn(&spans).span_id));
+    assert_eq!(load.parent_span_id, Some(turn(spans).span_id));
     let skill_spans = spans
         .iter()
         .filter(|s| s.str_attr(key::SKILL_NAME).is_some());
-    assert_eq!(skill_spans.count(), 3, "{:#?}", names(&spans));
+    assert_eq!(skill_spans.count(), 3, "{:#?}", names(spans));
 }
 
 #[test]
@@ -150,7 +166,16 @@ fn live_attr<'a>(span: &'a Value, key: &str) -> Option<&'a str> {
 
 #[test]
 fn a_live_session_shows_the_skill_it_loaded_read_and_ran() -> Result<()> {
-    let Some(live) = Live::start()? else {
+    live_skill(CodexVersion::V0171)
+}
+
+#[test]
+fn on_codex_0169_a_live_session_shows_the_skill_it_loaded_read_and_ran() -> Result<()> {
+    live_skill(CodexVersion::V0169)
+}
+
+fn live_skill(version: CodexVersion) -> Result<()> {
+    let Some(live) = Live::start_on(version)? else {
         return Ok(());
     };
     std::fs::create_dir_all(live.sandbox.home().join("skills"))?;

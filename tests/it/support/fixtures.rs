@@ -15,7 +15,7 @@ use std::path::PathBuf;
 /// The Codex versions with recordings, each a directory under tests/fixtures, and how many
 /// scenarios each has at least. [`scenario_dir`] resolves bare names under the 0.169 entry.
 const RECORDED: [(&str, usize); 7] = [
-    ("codex-0.169", 13),
+    ("codex-0.169", 15),
     ("codex-0.171", 8),
     ("codex-0.125", 3),
     ("codex-0.130", 3),
