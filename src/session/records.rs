@@ -273,13 +273,14 @@ impl SessionState {
         self.threads[thread.0].add_input(ChatMessage::single(&message.role, Part::Text(text)));
     }
 
-    /// A skills catalog teaches the thread its skills; an injected skill is also a load of it
-    /// into the current turn (once per turn).
+    /// A skills catalog teaches the thread its skills; a skill Codex injected (never text the
+    /// user typed, however it looks) is also a load of it into the current turn, once.
     fn learn_skills(&mut self, thread: ThreadIx, message: &Message, ts: Option<SystemTime>) {
+        let injected_by_codex = !message.is_user_prompt();
         for text in &message.texts {
             let skills = &mut self.threads[thread.0].skills;
             match (message.role.as_str(), skills::injected(text)) {
-                ("user", Some(skill)) => {
+                ("user", Some(skill)) if injected_by_codex => {
                     skills.learn([skill.clone()]);
                     let Some(body) = self.current_body(thread) else {
                         continue;
