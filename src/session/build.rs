@@ -9,9 +9,11 @@ use super::messages::{
 };
 use super::names::{agent_display_name, chat_display_name, tool_display_name};
 use super::units::{
-    CallKey, ModelCall, PermissionAsk, RolloutEnd, ToolCall, ToolRequest, TurnBody, Usage,
+    CallKey, ModelCall, PermissionAsk, RolloutEnd, SkillLoad, SkillOperation, SkillUse, ToolCall,
+    ToolRequest, TurnBody, Usage,
 };
 use super::SessionConfig;
+use crate::codex::skills::Skill;
 use crate::span::genai as key;
 use crate::span::{AttrValue, SpanEvent, SpanId, SpanKind, SpanRecord, SpanStatus, TraceId};
 use serde_json::json;
@@ -338,7 +340,7 @@ impl Builder<'_> {
         }
         let mut name = format!("execute_tool {}", tool.name);
         if let Some(skill) = &call.exec.skill {
-            skill.add_attrs(&mut attrs, call.exec.exit_code);
+            skill_use_attrs(&mut attrs, skill, call.exec.exit_code);
             name = format!("{name} {}", skill.name_suffix());
         }
         if let Some((error_type, _)) = &error {
@@ -360,6 +362,84 @@ impl Builder<'_> {
             status,
         })
     }
+}
+
+/// The name Codex's own skill loads are given as a tool (`gen_ai.tool.name`).
+const LOAD_SKILL_TOOL: &str = "load_skill";
+
+impl Builder<'_> {
+    /// `execute_tool load_skill <name>` under `turn`: a load Codex made itself, at `fallback`
+    /// when the rollout gave the message no time.
+    pub(crate) fn skill_load_span(
+        &self,
+        turn: TurnRef<'_>,
+        load: &SkillLoad,
+        fallback: SystemTime,
+    ) -> SpanRecord {
+        let at = load.at.unwrap_or(fallback);
+        let arguments = json!({ "name": load.skill.name });
+        let mut attrs = Attrs::default();
+        attrs
+            .str(key::OPERATION_NAME, "execute_tool")
+            .str(key::TOOL_NAME, LOAD_SKILL_TOOL)
+            .str(key::TOOL_TYPE, "extension")
+            .str(key::TOOL_CALL_ARGUMENTS, arguments.to_string())
+            .str(key::TOOL_CALL_RESULT, load.instructions.clone())
+            .str(key::CONVERSATION_ID, self.session_id)
+            .turn(Some(turn))
+            .role(
+                SpanRole::Tool,
+                &format!("{LOAD_SKILL_TOOL} {}", load.skill.name),
+            )
+            .io(
+                Some(arguments),
+                Some(json_object(&load.instructions, "instructions")),
+            );
+        skill_attrs(&mut attrs, &load.skill);
+        self.span(SpanParts {
+            key: SpanKey::SkillLoad(turn.id, &load.skill.name),
+            parent: Some(self.id(SpanKey::Turn(turn.id))),
+            name: format!("execute_tool {LOAD_SKILL_TOOL} {}", load.skill.name),
+            kind: SpanKind::Internal,
+            start: at,
+            end: at,
+            attrs,
+            events: Vec::new(),
+            status: SpanStatus::Unset,
+        })
+    }
+}
+
+/// The `gen_ai.skill.*` (and, for a run, `process.*`) attributes of a tool call that used a
+/// skill.
+fn skill_use_attrs(attrs: &mut Attrs, used: &SkillUse, exit_code: Option<i64>) {
+    skill_attrs(attrs, &used.skill);
+    match &used.operation {
+        SkillOperation::Load => {}
+        SkillOperation::ReadResource(resource) => {
+            attrs.str(key::SKILL_RESOURCE_NAME, resource.clone());
+        }
+        SkillOperation::Run {
+            resource,
+            executable,
+        } => {
+            attrs
+                .str(key::SKILL_RESOURCE_NAME, resource.clone())
+                .str(key::PROCESS_EXECUTABLE_NAME, executable.clone());
+            if let Some(code) = exit_code {
+                attrs.int(key::PROCESS_EXIT_CODE, code);
+            }
+        }
+    }
+}
+
+/// The skill's own attributes: name, description and source (its directory as a `file:` URI;
+/// description and source are content, exported only with capture on).
+fn skill_attrs(attrs: &mut Attrs, skill: &Skill) {
+    attrs
+        .str(key::SKILL_NAME, skill.name.clone())
+        .opt_str(key::SKILL_DESCRIPTION, skill.description.clone())
+        .str(key::SKILL_SOURCE_URI, format!("file://{}", skill.dir()));
 }
 
 /// The error class and message of a failed tool call, if it failed.
@@ -408,4 +488,43 @@ fn permission_events(call: &ToolCall, tool: &ToolRequest, fallback: SystemTime) 
         }
     };
     call.hooks.permission_requests.iter().map(event).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_reports_its_program_and_exit_code() {
+        let run = SkillUse {
+            skill: Skill {
+                name: "greeting".into(),
+                description: None,
+                file: "/home/dev/.codex/skills/greeting/SKILL.md".into(),
+            },
+            operation: SkillOperation::Run {
+                resource: "scripts/greet.sh".into(),
+                executable: "greet.sh".into(),
+            },
+        };
+        let mut attrs = Attrs::default();
+        skill_use_attrs(&mut attrs, &run, Some(3));
+        assert_eq!(attrs.get_str(key::SKILL_NAME), Some("greeting"));
+        assert_eq!(
+            attrs.get_str(key::SKILL_RESOURCE_NAME),
+            Some("scripts/greet.sh")
+        );
+        assert_eq!(
+            attrs.get_str(key::PROCESS_EXECUTABLE_NAME),
+            Some("greet.sh")
+        );
+        assert_eq!(
+            attrs.get_str(key::SKILL_SOURCE_URI),
+            Some("file:///home/dev/.codex/skills/greeting")
+        );
+        assert!(attrs
+            .0
+            .iter()
+            .any(|(k, v)| k == key::PROCESS_EXIT_CODE && *v == crate::span::AttrValue::Int(3)));
+    }
 }

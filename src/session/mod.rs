@@ -21,7 +21,6 @@ mod parents;
 mod records;
 mod root;
 pub mod sampling;
-mod skills;
 mod units;
 
 pub use machine::SessionMachine;

@@ -7,11 +7,10 @@
 //! output record; a turn at its `task_complete` or `turn_aborted` record.
 
 use super::messages::{ChatMessage, Part};
-use super::skills::{skill_use, SkillLoad};
 use super::units::{
-    call_start, settles, CallKey, CallPhase, CallPlace, ModelCall, Notice, Ready, RolloutEnd,
-    SessionState, ThreadIx, ToolCall, ToolRequest, TurnBody, TurnIx, TurnPhase, TurnSource,
-    UsageSource,
+    call_start, settles, skill_use, CallKey, CallPhase, CallPlace, ModelCall, Notice, Ready,
+    RolloutEnd, SessionState, SkillLoad, ThreadIx, ToolCall, ToolRequest, TurnBody, TurnIx,
+    TurnPhase, TurnSource, UsageSource,
 };
 use crate::codex::rollout::{
     EventMsg, HostedToolCall, Item, Message, ResponseItem, RolloutLine, RolloutRecord, TokenUsage,

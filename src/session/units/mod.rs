@@ -11,6 +11,7 @@ mod call;
 mod history;
 mod request;
 mod run;
+mod skill;
 mod tally;
 mod thread;
 mod tool;
@@ -22,6 +23,7 @@ pub(crate) use call::{call_start, settles, CallKey, CallPhase, CallPlace, ModelC
 use history::History;
 pub(crate) use request::{FailedRequest, Requests};
 pub(crate) use run::{Run, RunPhase, RunStart};
+pub(crate) use skill::{skill_use, SkillLoad, SkillOperation, SkillUse};
 pub(crate) use tally::{ClosedTurn, Tally};
 pub(crate) use thread::{Conversation, Thread, TurnSource};
 pub(crate) use tool::{PermissionAsk, ToolCall, ToolRequest};

@@ -4,11 +4,11 @@
 
 use super::call::{CallDraft, ModelCall, UsageSource};
 use super::history::History;
+use super::skill::SkillCatalog;
 use super::tally::Tally;
 use super::TurnIx;
 use crate::codex::rollout::SessionMeta;
 use crate::session::messages::{ChatMessage, Part};
-use crate::session::skills::SkillCatalog;
 use std::time::SystemTime;
 
 /// The messages a thread's next model call gets as input.

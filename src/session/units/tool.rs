@@ -2,8 +2,8 @@
 //! exit, the output) and what the hooks said (the hook's tool name, permission requests)
 //! together. It is ready once the rollout has both its request and its output.
 
+use super::skill::SkillUse;
 use super::TurnIx;
-use crate::session::skills::SkillUse;
 use std::time::SystemTime;
 
 /// A PermissionRequest hook, attached to the tool call it was about.

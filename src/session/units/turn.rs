@@ -2,9 +2,9 @@
 //! interrupt, a compaction trigger) and what its rollout recorded, with the rule that says
 //! when and at what time it ends.
 
+use super::skill::SkillLoad;
 use super::{ThreadIx, Usage};
 use crate::codex::rollout::TurnError;
-use crate::session::skills::SkillLoad;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How a turn ended in the rollout.

@@ -1,6 +1,7 @@
-//! Skills in the trace: the skills a thread may use ([`SkillCatalog`]), which skill a shell
-//! command used ([`skill_use`]), and the spans and attributes that show it, with the latest
-//! GenAI semantic-convention names (`gen_ai.skill.*`, the `execute_tool` skill refinements).
+//! Skills of a thread: the skills it may use ([`SkillCatalog`]), which skill a shell command
+//! used ([`skill_use`]) and the skills Codex loaded into a turn ([`SkillLoad`]). The spans that
+//! show them (`gen_ai.skill.*`, the `execute_tool` skill refinements of the latest GenAI
+//! semantic conventions) are built by [`crate::session::build`].
 //!
 //! - A command Codex parsed as reading a skill's `SKILL.md` **loads** the skill; reading any
 //!   other file of its directory **reads a resource**; a command whose program (or the script an
@@ -12,22 +13,11 @@
 //!   the turn: an `execute_tool load_skill <name>` span under the turn, at the message's time,
 //!   its arguments the skill's name and its result the instructions Codex gave the model. It
 //!   has no `gen_ai.tool.call.id`: the model did not call it.
-//! - The skill's name and resource are always exported; its description and source URI only
-//!   with content capture on (they are content, and may be sensitive).
 
-use super::attrs::{json_object, Attrs, SpanRole, TurnRef};
-use super::build::{Builder, SpanParts};
-use super::ids::SpanKey;
 use crate::codex::rollout::CommandAction;
 use crate::codex::skills::Skill;
-use crate::span::genai as key;
-use crate::span::{SpanKind, SpanRecord, SpanStatus};
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::SystemTime;
-
-/// The name Codex's own skill loads are given as a tool (`gen_ai.tool.name`).
-pub(crate) const LOAD_SKILL_TOOL: &str = "load_skill";
 
 /// Interpreters whose first argument is the script they run (`sh scripts/greet.sh`).
 const INTERPRETERS: [&str; 8] = [
@@ -133,36 +123,6 @@ impl SkillUse {
             }
         }
     }
-
-    /// The `gen_ai.skill.*` (and, for a run, `process.*`) attributes of the tool span.
-    pub(crate) fn add_attrs(&self, attrs: &mut Attrs, exit_code: Option<i64>) {
-        skill_attrs(attrs, &self.skill);
-        match &self.operation {
-            SkillOperation::Load => {}
-            SkillOperation::ReadResource(resource) => {
-                attrs.str(key::SKILL_RESOURCE_NAME, resource.clone());
-            }
-            SkillOperation::Run {
-                resource,
-                executable,
-            } => {
-                attrs
-                    .str(key::SKILL_RESOURCE_NAME, resource.clone())
-                    .str(key::PROCESS_EXECUTABLE_NAME, executable.clone());
-                if let Some(code) = exit_code {
-                    attrs.int(key::PROCESS_EXIT_CODE, code);
-                }
-            }
-        }
-    }
-}
-
-/// The skill's own attributes: name, description and source (its directory as a `file:` URI).
-fn skill_attrs(attrs: &mut Attrs, skill: &Skill) {
-    attrs
-        .str(key::SKILL_NAME, skill.name.clone())
-        .opt_str(key::SKILL_DESCRIPTION, skill.description.clone())
-        .str(key::SKILL_SOURCE_URI, format!("file://{}", skill.dir()));
 }
 
 /// A skill Codex loaded into a turn because its prompt named it.
@@ -172,49 +132,6 @@ pub(crate) struct SkillLoad {
     /// The message Codex gave the model: the skill's `SKILL.md` in a `<skill>` element.
     pub(crate) instructions: String,
     pub(crate) at: Option<SystemTime>,
-}
-
-impl Builder<'_> {
-    /// `execute_tool load_skill <name>` under `turn`: a load Codex made itself, at `fallback`
-    /// when the rollout gave the message no time.
-    pub(crate) fn skill_load_span(
-        &self,
-        turn: TurnRef<'_>,
-        load: &SkillLoad,
-        fallback: SystemTime,
-    ) -> SpanRecord {
-        let at = load.at.unwrap_or(fallback);
-        let arguments = json!({ "name": load.skill.name });
-        let mut attrs = Attrs::default();
-        attrs
-            .str(key::OPERATION_NAME, "execute_tool")
-            .str(key::TOOL_NAME, LOAD_SKILL_TOOL)
-            .str(key::TOOL_TYPE, "extension")
-            .str(key::TOOL_CALL_ARGUMENTS, arguments.to_string())
-            .str(key::TOOL_CALL_RESULT, load.instructions.clone())
-            .str(key::CONVERSATION_ID, self.session_id)
-            .turn(Some(turn))
-            .role(
-                SpanRole::Tool,
-                &format!("{LOAD_SKILL_TOOL} {}", load.skill.name),
-            )
-            .io(
-                Some(arguments),
-                Some(json_object(&load.instructions, "instructions")),
-            );
-        skill_attrs(&mut attrs, &load.skill);
-        self.span(SpanParts {
-            key: SpanKey::SkillLoad(turn.id, &load.skill.name),
-            parent: Some(self.id(SpanKey::Turn(turn.id))),
-            name: format!("execute_tool {LOAD_SKILL_TOOL} {}", load.skill.name),
-            kind: SpanKind::Internal,
-            start: at,
-            end: at,
-            attrs,
-            events: Vec::new(),
-            status: SpanStatus::Unset,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -314,35 +231,5 @@ mod tests {
             operation: SkillOperation::ReadResource("references/style.md".into()),
         };
         assert_eq!(read.name_suffix(), "greeting references/style.md");
-    }
-
-    #[test]
-    fn a_run_reports_its_program_and_exit_code() {
-        let run = SkillUse {
-            skill: catalog().0["greeting"].clone(),
-            operation: SkillOperation::Run {
-                resource: "scripts/greet.sh".into(),
-                executable: "greet.sh".into(),
-            },
-        };
-        let mut attrs = Attrs::default();
-        run.add_attrs(&mut attrs, Some(3));
-        assert_eq!(attrs.get_str(key::SKILL_NAME), Some("greeting"));
-        assert_eq!(
-            attrs.get_str(key::SKILL_RESOURCE_NAME),
-            Some("scripts/greet.sh")
-        );
-        assert_eq!(
-            attrs.get_str(key::PROCESS_EXECUTABLE_NAME),
-            Some("greet.sh")
-        );
-        assert_eq!(
-            attrs.get_str(key::SKILL_SOURCE_URI),
-            Some("file:///home/dev/.codex/skills/greeting")
-        );
-        assert!(attrs
-            .0
-            .iter()
-            .any(|(k, v)| k == key::PROCESS_EXIT_CODE && *v == crate::span::AttrValue::Int(3)));
     }
 }
