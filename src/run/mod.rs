@@ -27,7 +27,6 @@ use crate::hook::run_marker::{self, RUN_ARG, RUN_ENV};
 use crate::hook::FLUSH_ENV;
 use crate::install;
 use crate::paths::StateDir;
-use crate::session::ids::trace_id_for_session;
 use anyhow::Context as _;
 use clap::Args;
 use std::ffi::OsString;
@@ -116,10 +115,7 @@ fn finish(state: &StateDir, token: &str, timeout: Duration) -> anyhow::Result<Op
     let config = crate::replay::session_config_from_env();
     let hooks = crate::replay::read_hooks(&[state.journal_file(&session_id)])?;
     let spans = crate::replay::replay(&hooks, None, &config)?;
-    let trace_id = config.parent.map_or_else(
-        || trace_id_for_session(&session_id),
-        |parent| parent.trace_id,
-    );
+    let trace_id = config.lineage.attachment(&session_id).trace_id(&session_id);
     Ok(Some(Traced {
         trace_id: trace_id.to_string(),
         session_id,

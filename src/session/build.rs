@@ -11,7 +11,7 @@ use super::names::{agent_display_name, chat_display_name, tool_display_name};
 use super::units::{
     CallKey, ModelCall, PermissionAsk, RolloutEnd, ToolCall, ToolRequest, TurnBody, Usage,
 };
-use super::SessionConfig;
+use super::{Attachment, SessionConfig};
 use crate::span::genai as key;
 use crate::span::{AttrValue, SpanEvent, SpanId, SpanKind, SpanRecord, SpanStatus, TraceId};
 use serde_json::json;
@@ -29,6 +29,8 @@ const ABORTED_BY_USER: &str = "aborted by user";
 pub(crate) struct Builder<'a> {
     pub(crate) session_id: &'a str,
     pub(crate) trace_id: TraceId,
+    /// Where the session root hangs.
+    pub(crate) attachment: &'a Attachment,
     pub(crate) config: &'a SessionConfig,
 }
 
