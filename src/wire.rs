@@ -41,13 +41,16 @@ pub const HEADER_BYTES: usize = 4;
 /// Name prefixes of the environment variables a [`Route`] carries.
 pub const ROUTE_PREFIXES: [&str; 4] =
     ["OTEL_", "BRAINTRUST_", "TRACE_TO_BRAINTRUST", "CODEX_OTEL_"];
-/// Exact names a [`Route`] carries as well: where to attach the session's trace, and where
+/// Exact names a [`Route`] carries as well: where to attach the session's trace (a parent
+/// trace, or the parent session and tool call of a `codex exec` a tool command ran), and where
 /// the session's `config.json` is (the plugin's data directory, Codex's home).
-pub const ROUTE_NAMES: [&str; 6] = [
+pub const ROUTE_NAMES: [&str; 8] = [
     "CODEX_PARENT_SPAN_ID",
     "CODEX_ROOT_SPAN_ID",
     "TRACEPARENT",
     "TRACESTATE",
+    "CODEX_SESSION_ID",
+    "CODEX_TOOL_CALL_ID",
     "PLUGIN_DATA",
     "CODEX_HOME",
 ];
@@ -526,6 +529,9 @@ mod tests {
             ("BRAINTRUST_API_KEY", "sk-secret"),
             ("TRACE_TO_BRAINTRUST", "true"),
             ("TRACEPARENT", "00-ab-cd-01"),
+            ("CODEX_SESSION_ID", "parent"),
+            ("CODEX_TOOL_CALL_ID", "call_1"),
+            ("CODEX_THREAD_ID", "thread"),
             ("HOME", "/root"),
             ("MY_OTEL_THING", "x"),
         ];
@@ -535,6 +541,8 @@ mod tests {
             names,
             [
                 "BRAINTRUST_API_KEY",
+                "CODEX_SESSION_ID",
+                "CODEX_TOOL_CALL_ID",
                 "OTEL_EXPORTER_OTLP_ENDPOINT",
                 "TRACEPARENT",
                 "TRACE_TO_BRAINTRUST"

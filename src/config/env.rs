@@ -107,6 +107,13 @@ pub const TRACEPARENT: &str = "TRACEPARENT";
 pub const CODEX_ROOT_SPAN_ID: &str = "CODEX_ROOT_SPAN_ID";
 /// `CODEX_PARENT_SPAN_ID`: the seed plugin's parent span id (16 hex digits).
 pub const CODEX_PARENT_SPAN_ID: &str = "CODEX_PARENT_SPAN_ID";
+/// `CODEX_SESSION_ID`: set by Codex for every tool command it runs (not for its hooks): the
+/// running session's id. A `codex exec` started by such a command sees it, and its session
+/// root hangs under that session's tool call ([`CODEX_TOOL_CALL_ID`]).
+pub const CODEX_SESSION_ID: &str = "CODEX_SESSION_ID";
+/// `CODEX_TOOL_CALL_ID`: set by Codex for every tool command it runs: the call id of the tool
+/// call running it.
+pub const CODEX_TOOL_CALL_ID: &str = "CODEX_TOOL_CALL_ID";
 /// `BRAINTRUST_ADDITIONAL_METADATA`: a JSON object of user metadata for the session root.
 pub const BRAINTRUST_ADDITIONAL_METADATA: &str = "BRAINTRUST_ADDITIONAL_METADATA";
 /// `CODEX_OTEL_SAMPLE_RATIO`: fraction of sessions exported, decided by session id. Default 1.

@@ -1,12 +1,14 @@
 //! Per-session settings read from the environment a session's hooks ran with: content capture,
-//! the parent trace to attach to, and user metadata.
+//! where the session runs from ([`lineage`]: the parent trace to join, the parent session's
+//! tool call), and user metadata.
 //!
 //! An invalid value never turns content capture on: a capture setting that cannot be parsed
 //! counts as "off", and each problem is reported so the caller can log it.
 
 use super::env;
+use crate::session::ids::trace_id_for_session;
 use crate::session::sampling::Sampling;
-use crate::session::{ParentContext, SessionConfig};
+use crate::session::{Lineage, ParentCall, ParentContext, SessionConfig};
 use crate::span::content::ContentPolicy;
 use crate::span::redact::Redactor;
 
@@ -66,7 +68,7 @@ pub fn session_config(vars: impl Fn(&str) -> Option<String>) -> (SessionConfig, 
     };
     let config = SessionConfig {
         content,
-        parent: parent(&vars, &mut problems),
+        lineage: lineage(&vars, &mut problems),
         metadata: metadata(&vars, &mut problems),
         git: None,
         sampling,
@@ -111,6 +113,41 @@ fn ratio(vars: &impl Fn(&str) -> Option<String>, problems: &mut Vec<String>) -> 
             1.0
         }
     }
+}
+
+/// Where the session runs from: the trace it joins ([`parent`]) and the tool call of the Codex
+/// session that ran it ([`parent_call`]).
+pub(crate) fn lineage(
+    vars: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+) -> Lineage {
+    let joined = parent(vars, problems);
+    Lineage {
+        joined,
+        call: parent_call(vars, joined),
+    }
+}
+
+/// `CODEX_SESSION_ID` + `CODEX_TOOL_CALL_ID`, both set: the tool call of the Codex session
+/// that ran this one. Its trace, as far as the environment tells: the joined trace (a
+/// `TRACEPARENT` the parent passed down), else the parent session's own.
+fn parent_call(
+    vars: &impl Fn(&str) -> Option<String>,
+    joined: Option<ParentContext>,
+) -> Option<ParentCall> {
+    let value = |name| {
+        vars(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let session_id = value(env::CODEX_SESSION_ID)?;
+    let tool_call_id = value(env::CODEX_TOOL_CALL_ID)?;
+    let trace_id = joined.map_or_else(|| trace_id_for_session(&session_id), |j| j.trace_id);
+    Some(ParentCall {
+        session_id,
+        tool_call_id,
+        trace_id,
+    })
 }
 
 /// `TRACEPARENT`, else the seed plugin's `CODEX_ROOT_SPAN_ID` + `CODEX_PARENT_SPAN_ID`.
@@ -219,7 +256,7 @@ mod tests {
             ("CODEX_PARENT_SPAN_ID", "2222222222222222"),
         ]);
         assert_eq!(
-            config.parent.unwrap().span_id.to_string(),
+            config.lineage.joined.unwrap().span_id.to_string(),
             "00f067aa0ba902b7"
         );
         let (config, _) = settings(&[
@@ -227,9 +264,51 @@ mod tests {
             ("CODEX_PARENT_SPAN_ID", "2222222222222222"),
         ]);
         assert_eq!(
-            config.parent.unwrap().trace_id.to_string(),
+            config.lineage.joined.unwrap().trace_id.to_string(),
             "11111111111111111111111111111111"
         );
+    }
+
+    const PARENT: &str = "019de0a1-7c3a-7d42-9a51-2f6e8b1c0d34";
+
+    #[test]
+    fn a_parent_call_needs_both_variables_and_goes_to_the_parents_trace() {
+        let (config, problems) = settings(&[
+            ("CODEX_SESSION_ID", PARENT),
+            ("CODEX_TOOL_CALL_ID", " call_0002_9e74711f "),
+        ]);
+        assert!(problems.is_empty(), "{problems:?}");
+        let call = config.lineage.call.expect("a parent call");
+        assert_eq!(
+            (call.session_id.as_str(), call.tool_call_id.as_str()),
+            (PARENT, "call_0002_9e74711f")
+        );
+        assert_eq!(call.trace_id, trace_id_for_session(PARENT));
+        for half in [
+            &[("CODEX_SESSION_ID", PARENT)][..],
+            &[("CODEX_TOOL_CALL_ID", "call_1")],
+            &[("CODEX_SESSION_ID", PARENT), ("CODEX_TOOL_CALL_ID", " ")],
+        ] {
+            assert_eq!(settings(half).0.lineage.call, None, "{half:?}");
+        }
+    }
+
+    #[test]
+    fn a_parent_call_with_a_traceparent_goes_to_the_traceparents_trace() {
+        let (config, _) = settings(&[
+            ("CODEX_SESSION_ID", PARENT),
+            ("CODEX_TOOL_CALL_ID", "call_1"),
+            (
+                "TRACEPARENT",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+        ]);
+        let call = config.lineage.call.expect("a parent call");
+        assert_eq!(
+            call.trace_id.to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert!(config.lineage.joined.is_some());
     }
 
     #[test]

@@ -25,6 +25,7 @@
 mod actor;
 mod follower;
 mod harden;
+pub(crate) mod lineage;
 mod listener;
 mod metrics;
 mod sessions;

@@ -2,13 +2,15 @@
 //! in what that does not set ([`config::config_json`]), and, from its first start on, the
 //! durable route record ([`crate::journal::route`]) so a resumed session keeps its
 //! destinations. Only the daemon's own destinations ([`SessionContext::daemon_settings`]) read
-//! the daemon's environment: a session never borrows it, nor another session's route.
+//! the daemon's environment: a session never borrows it, nor another session's route, except
+//! for one fact: a nested session's parent's route record tells the trace that parent went to
+//! ([`super::lineage`]).
 //!
 //! Configuration problems are logged; a broken destination setup falls back to the local store.
 //! A session that cannot be routed ([`Unroutable`]) is not started: its events wait in the
 //! journal.
 
-use super::SessionContext;
+use super::{lineage, SessionContext};
 use crate::config::{self, config_json};
 use crate::export::DestinationConfig;
 use crate::journal::route::RouteRecord;
@@ -51,18 +53,36 @@ impl SessionContext {
 
     /// The settings of `session_id` woken by `supplied` (its hook's route, `None` when no hook
     /// supplied one): its route record's, with secrets from `supplied` or `config.json`; a
-    /// session without a record gets `supplied`'s, which are recorded.
+    /// session without a record gets `supplied`'s, which are recorded. A nested session's
+    /// parent call goes to the trace its parent's records tell ([`super::lineage`]).
     pub(crate) fn session_settings(
         &self,
         session_id: &str,
         supplied: Option<&Route>,
     ) -> Result<RouteSettings, Unroutable> {
-        let env = env_of(supplied);
-        let record = RouteRecord::load(&self.state, session_id).unwrap_or_else(|error| {
+        let mut settings = self.routed_settings(session_id, supplied)?;
+        let lineage = &mut settings.session.lineage;
+        lineage::resolve_parent_trace(session_id, lineage, |id| self.route_record(id));
+        Ok(settings)
+    }
+
+    /// The route record of `session_id`, if one is stored and readable (else logged).
+    fn route_record(&self, session_id: &str) -> Option<RouteRecord> {
+        RouteRecord::load(&self.state, session_id).unwrap_or_else(|error| {
             self.log.error(&error);
             None
-        });
-        let Some(record) = record else {
+        })
+    }
+
+    /// The settings of `session_id` from its route record or `supplied` (see
+    /// [`Self::session_settings`]).
+    fn routed_settings(
+        &self,
+        session_id: &str,
+        supplied: Option<&Route>,
+    ) -> Result<RouteSettings, Unroutable> {
+        let env = env_of(supplied);
+        let Some(record) = self.route_record(session_id) else {
             let route = supplied.ok_or(Unroutable::NoRoute)?;
             let json = self.config_json(&env);
             if let Err(error) = RouteRecord::first(route, &json).store(&self.state, session_id) {

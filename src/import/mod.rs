@@ -8,6 +8,11 @@
 //!
 //! Span ids are deterministic from the session id and natural keys (turn, response and call
 //! ids), so the spans of an imported session have the ids a live trace gives them.
+//!
+//! A rollout does not say which tool call of which session ran a nested `codex exec`, so an
+//! imported session is never nested: it gets its own trace (or the `TRACEPARENT` one). The
+//! parent call of `import`'s own environment (set when a Codex tool command runs it) is not
+//! the imported sessions' and is left out ([`imported_config`]).
 
 mod attach;
 mod ledger;
@@ -85,13 +90,21 @@ pub enum ImportError {
     Ledger(#[from] LedgerError),
 }
 
+/// The settings imported sessions get from `environment`'s: without its parent call (see the
+/// module docs).
+fn imported_config(environment: SessionConfig) -> SessionConfig {
+    let mut config = environment;
+    config.lineage.call = None;
+    config
+}
+
 /// Entry point of `codex-otel import` (see the module docs).
 pub fn main(args: &ImportArgs) -> anyhow::Result<()> {
     let home = codex_home(args)?;
     let seconds = |value: f64, name| Duration::try_from_secs_f64(value).map_err(|_| name);
     let timeout = seconds(args.timeout, "timeout").map_err(ImportError::Seconds)?;
     let state = StateDir::from_env();
-    let config = crate::replay::session_config_from_env();
+    let config = imported_config(crate::replay::session_config_from_env());
     if let Some(target) = &args.attach {
         let quiet = seconds(args.quiet, "quiet").map_err(ImportError::Seconds)?;
         let session = find(&home, std::slice::from_ref(target))?.remove(0);

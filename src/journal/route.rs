@@ -8,7 +8,10 @@
 //!   or by the hook itself when no daemon heard it ([`RouteRecord::first`]). It holds the
 //!   value of every route variable ([`Route::carries`]) the session saw, from its hook's
 //!   environment or its `config.json`, except secrets ([`is_secret`], and any value holding a
-//!   URL with credentials or a query), plus the names of the secrets that were set.
+//!   URL with credentials or a query), plus the names of the secrets that were set. Where the
+//!   session attaches is among them (`TRACEPARENT`, a nested session's parent session and tool
+//!   call): a resumed session keeps its first parent, and a nested session's daemon reads where
+//!   its parent went from the parent's record ([`crate::daemon::lineage`]).
 //! - Read back: a route variable comes from the record (set or unset as it was first), any
 //!   other from the current lookup; a secret comes from the current environment or
 //!   `config.json`. A secret the session had that neither provides now is missing: the session

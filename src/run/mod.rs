@@ -23,11 +23,12 @@ mod command;
 mod summary;
 
 use crate::client::{self, Flush};
+use crate::daemon::lineage::resolve_parent_trace;
 use crate::hook::run_marker::{self, RUN_ARG, RUN_ENV};
 use crate::hook::FLUSH_ENV;
 use crate::install;
+use crate::journal::route::RouteRecord;
 use crate::paths::StateDir;
-use crate::session::ids::trace_id_for_session;
 use anyhow::Context as _;
 use clap::Args;
 use std::ffi::OsString;
@@ -113,13 +114,13 @@ fn finish(state: &StateDir, token: &str, timeout: Duration) -> anyhow::Result<Op
             })
             .map_or(0, |s| s.pending_spans),
     };
-    let config = crate::replay::session_config_from_env();
+    let mut config = crate::replay::session_config_from_env();
+    // The parent of a nested run went where the daemon found it went.
+    let record_of = |id: &str| RouteRecord::load(state, id).ok().flatten();
+    resolve_parent_trace(&session_id, &mut config.lineage, record_of);
     let hooks = crate::replay::read_hooks(&[state.journal_file(&session_id)])?;
     let spans = crate::replay::replay(&hooks, None, &config)?;
-    let trace_id = config.parent.map_or_else(
-        || trace_id_for_session(&session_id),
-        |parent| parent.trace_id,
-    );
+    let trace_id = config.lineage.attachment(&session_id).trace_id(&session_id);
     Ok(Some(Traced {
         trace_id: trace_id.to_string(),
         session_id,

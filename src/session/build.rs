@@ -12,7 +12,7 @@ use super::units::{
     CallKey, ModelCall, PermissionAsk, RolloutEnd, SkillLoad, SkillOperation, SkillUse, ToolCall,
     ToolRequest, TurnBody, Usage,
 };
-use super::SessionConfig;
+use super::{Attachment, SessionConfig};
 use crate::codex::skills::Skill;
 use crate::span::genai as key;
 use crate::span::{AttrValue, SpanEvent, SpanId, SpanKind, SpanRecord, SpanStatus, TraceId};
@@ -31,6 +31,8 @@ const ABORTED_BY_USER: &str = "aborted by user";
 pub(crate) struct Builder<'a> {
     pub(crate) session_id: &'a str,
     pub(crate) trace_id: TraceId,
+    /// Where the session root hangs.
+    pub(crate) attachment: &'a Attachment,
     pub(crate) config: &'a SessionConfig,
 }
 

@@ -28,6 +28,7 @@ impl SessionMachine {
         let builder = Builder {
             session_id: &self.session_id,
             trace_id: self.trace_id,
+            attachment: &self.attachment,
             config: &self.config,
         };
         let state = &mut self.state;

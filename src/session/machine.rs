@@ -2,7 +2,7 @@
 //! concerns and returns the spans it completed; [`SessionMachine::finish`] closes whatever is
 //! still open at the end of input.
 
-use super::ids::trace_id_for_session;
+use super::lineage::Attachment;
 use super::units::{Notice, SessionState};
 use super::SessionConfig;
 use crate::codex::hook_event::HookEvent;
@@ -15,23 +15,24 @@ use std::time::SystemTime;
 pub struct SessionMachine {
     pub(crate) session_id: String,
     pub(crate) trace_id: TraceId,
+    pub(crate) attachment: Attachment,
     pub(crate) config: SessionConfig,
     pub(crate) state: SessionState,
 }
 
 impl SessionMachine {
-    /// A machine for `session_id` (the root thread id hooks report).
+    /// A machine for `session_id` (the root thread id hooks report), its root attached where
+    /// `config`'s lineage says ([`crate::session::Lineage::attachment`]).
     pub fn new(session_id: &str, config: SessionConfig) -> Self {
-        let trace_id = config
-            .parent
-            .map(|p| p.trace_id)
-            .unwrap_or_else(|| trace_id_for_session(session_id));
+        let attachment = config.lineage.attachment(session_id);
+        let trace_id = attachment.trace_id(session_id);
         let content = &config.content;
         let budget = content.full_history.then_some(content.max_attribute_bytes);
         let state = SessionState::new(budget);
         SessionMachine {
             session_id: session_id.to_owned(),
             trace_id,
+            attachment,
             config,
             state,
         }

@@ -1,9 +1,11 @@
 //! The session root span (`invoke_agent codex`): who ran Codex, where, with which model, and
-//! the usage of every model call of the first run, sub-agents included.
+//! the usage of every model call of the first run, sub-agents included. It hangs where the
+//! session's [`Attachment`] says; a nested session's root names its parent session and call.
 
 use super::attrs::Attrs;
 use super::build::{AgentSummary, Builder};
 use super::ids::SpanKey;
+use super::lineage::Attachment;
 use super::units::{SessionState, Thread};
 use crate::span::genai as key;
 use crate::span::SpanRecord;
@@ -45,6 +47,7 @@ pub(crate) fn root_span(state: &SessionState, builder: &Builder<'_>) -> Option<S
             meta.and_then(|m| m.model_provider.clone()),
         )
         .opt_str(key::CODEX_PERMISSION_MODE, run0.permission_mode());
+    parent_call_attrs(&mut extra, builder.attachment);
     if let Some(git) = &builder.config.git {
         extra
             .opt_str(key::CODEX_GIT_REMOTE, git.remote.clone())
@@ -62,7 +65,7 @@ pub(crate) fn root_span(state: &SessionState, builder: &Builder<'_>) -> Option<S
         .or(state.facts.hook_model.as_deref());
     Some(builder.agent_span(AgentSummary {
         key: SpanKey::Session,
-        parent: builder.config.parent.map(|p| p.span_id),
+        parent: builder.attachment.parent_span(),
         agent_name: "codex",
         start,
         end,
@@ -72,6 +75,15 @@ pub(crate) fn root_span(state: &SessionState, builder: &Builder<'_>) -> Option<S
         output: tally.last.text.as_deref(),
         extra,
     }))
+}
+
+/// `codex.parent.*` on the root of a session run by another session's tool call.
+fn parent_call_attrs(extra: &mut Attrs, attachment: &Attachment) {
+    if let Attachment::Nested(call) = attachment {
+        extra
+            .str(key::CODEX_PARENT_SESSION_ID, call.session_id.as_str())
+            .str(key::CODEX_PARENT_TOOL_CALL_ID, call.tool_call_id.as_str());
+    }
 }
 
 /// The root thread's file: the one whose `session_meta.id` is the session id, else the first
@@ -90,5 +102,67 @@ fn source_name(source: &Value) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         Value::Object(map) => map.keys().next().cloned(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codex::hook_event::HookEvent;
+    use crate::session::ids::span_id;
+    use crate::session::{Lineage, ParentCall, SessionConfig, SessionMachine};
+    use crate::span::TraceId;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// The root span of a session that only started, with `lineage`.
+    fn root_of(session_id: &str, lineage: Lineage) -> SpanRecord {
+        let config = SessionConfig {
+            lineage,
+            ..SessionConfig::default()
+        };
+        let mut machine = SessionMachine::new(session_id, config);
+        let start = format!(
+            r#"{{"session_id":"{session_id}","hook_event_name":"SessionStart","source":"startup","cwd":"/w"}}"#
+        );
+        let event = HookEvent::parse(start.as_bytes()).expect("a SessionStart payload");
+        let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut spans = machine.push_hook(&event, Some(at));
+        spans.extend(machine.finish());
+        let root = spans
+            .into_iter()
+            .find(|s| s.span_id == span_id(session_id, SpanKey::Session));
+        root.expect("a root span")
+    }
+
+    #[test]
+    fn a_nested_sessions_root_hangs_under_the_parents_tool_span_and_names_the_parent() {
+        let call = ParentCall {
+            session_id: "parent".to_owned(),
+            tool_call_id: "call_1".to_owned(),
+            trace_id: TraceId([7; 16]),
+        };
+        let lineage = Lineage {
+            joined: None,
+            call: Some(call),
+        };
+        let root = root_of("child", lineage);
+        assert_eq!(root.trace_id, TraceId([7; 16]));
+        assert_eq!(
+            root.parent_span_id,
+            Some(span_id("parent", SpanKey::Tool("call_1")))
+        );
+        assert_eq!(root.str_attr(key::CODEX_PARENT_SESSION_ID), Some("parent"));
+        assert_eq!(
+            root.str_attr(key::CODEX_PARENT_TOOL_CALL_ID),
+            Some("call_1")
+        );
+    }
+
+    #[test]
+    fn a_top_level_sessions_root_has_no_parent_and_no_parent_attributes() {
+        let root = root_of("s", Lineage::default());
+        assert_eq!(root.parent_span_id, None);
+        assert_eq!(root.attr(key::CODEX_PARENT_SESSION_ID), None);
+        assert_eq!(root.attr(key::CODEX_PARENT_TOOL_CALL_ID), None);
     }
 }

@@ -96,6 +96,12 @@ pub const BRAINTRUST_OUTPUT_JSON: &str = "braintrust.output_json";
 
 /// `codex.session.id`: the Codex session (root thread) id.
 pub const CODEX_SESSION_ID: &str = "codex.session.id";
+/// `codex.parent.session_id`: on the root of a session another Codex session ran from a tool
+/// call (a nested `codex exec`), that session's id (`CODEX_SESSION_ID`).
+pub const CODEX_PARENT_SESSION_ID: &str = "codex.parent.session_id";
+/// `codex.parent.tool_call_id`: on the root of a nested session, the call id of the parent's
+/// tool call that ran it (`CODEX_TOOL_CALL_ID`); the root's parent span is that call's.
+pub const CODEX_PARENT_TOOL_CALL_ID: &str = "codex.parent.tool_call_id";
 /// `codex.thread.id`: the thread a span belongs to (differs from the session in sub-agents).
 pub const CODEX_THREAD_ID: &str = "codex.thread.id";
 /// `codex.turn.id`: the Codex turn id.

@@ -45,6 +45,9 @@ Scripts (keyword in the prompt, checked in this order; default = SHELL):
 - FAIL: ``ls /nonexistent`` (exits non-zero) -> message.
 - MULTI: two ``exec_command`` calls in one reply -> message.
 - SLEEP: ``touch tool-started; sleep 30`` (a long command to interrupt) -> message.
+- NEST: ``"$NESTED_CODEX" exec … "${NEST_NEXT:-please run echo hello}"`` (a nested Codex, which
+  gets SHELL, or with ``NEST_NEXT`` set that prompt, ``NEST_NEXT`` emptied for it; the command
+  waits up to 30 s for it) -> message.
 - SHELL: ``echo hello`` -> message.
 """
 

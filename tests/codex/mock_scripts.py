@@ -163,7 +163,9 @@ def function_call(
 
 
 def shell_call(state: Ledger, turn: Turn, cmd: str, **extra: Any) -> dict[str, Any]:
-    return function_call(state, turn.shell_tool(), {"cmd": cmd, **extra, "yield_time_ms": 2000})
+    args = {"cmd": cmd, **extra}
+    args.setdefault("yield_time_ms", 2000)
+    return function_call(state, turn.shell_tool(), args)
 
 
 def closing(state: Ledger, turn: Turn, verb: str = "finished") -> Reply:
@@ -294,6 +296,13 @@ def script_error(state: Ledger, turn: Turn) -> Reply:
     return Reply([], error=True)
 
 
+# A nested `codex exec` run by a tool command. Its prompt is $NEST_NEXT (emptied for the nested
+# Codex, so a second level runs no third), else one naming no keyword (SHELL).
+NESTED_CODEX = (
+    'NEST_NEXT= "$NESTED_CODEX" exec --dangerously-bypass-hook-trust --skip-git-repo-check '
+    '"${NEST_NEXT:-please run echo hello}" </dev/null'
+)
+
 SCRIPTS = [
     ("HANG", script_hang),
     ("ERROR", script_error),
@@ -313,6 +322,7 @@ SCRIPTS = [
     ("FAIL", single_shell("**Running a failing command**", "ls /nonexistent", verb="failed")),
     ("MULTI", script_multi),
     ("SLEEP", single_shell("**Running a long command**", "touch tool-started; sleep 30")),
+    ("NEST", single_shell("**Running a nested Codex**", NESTED_CODEX, yield_time_ms=30000)),
     ("SHELL", single_shell("**Running a shell command**", "echo hello")),
 ]
 

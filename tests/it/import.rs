@@ -14,7 +14,7 @@ use codex_otel::session::SessionConfig;
 use codex_otel::span::{genai as key, SpanId, SpanRecord, TraceId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 /// The scenario traced live through the daemon before the import.
@@ -120,10 +120,19 @@ fn codex_home(home: &Path) -> Vec<Placed> {
     placed
 }
 
-/// `codex-otel import <args>` on `home`'s state directory, exporting to `endpoint`.
+/// The environment Codex gives a tool command: `import` run from one must not hang the
+/// sessions it sends under that session's call.
+fn in_a_tool_call(command: &mut Command) -> &mut Command {
+    command
+        .env("CODEX_SESSION_ID", "019de0a1-7c3a-7d42-9a51-2f6e8b1c0d34")
+        .env("CODEX_TOOL_CALL_ID", "call_0002_9e74711f")
+}
+
+/// `codex-otel import <args>` on `home`'s state directory, exporting to `endpoint`, run from a
+/// Codex tool command ([`in_a_tool_call`]).
 fn import(home: &Home, codex_home: &Path, endpoint: &str, args: &[&str]) -> Output {
     let mut command = home.command(&["import", "--codex-home"]);
-    command
+    in_a_tool_call(&mut command)
         .arg(codex_home)
         .args(args)
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
@@ -326,7 +335,7 @@ fn attach_follows_a_growing_session_and_sends_spans_as_they_complete() {
         "--codex-home",
     ]);
     let stderr = home.outer().join("attach.stderr");
-    let mut child = command
+    let mut child = in_a_tool_call(&mut command)
         .arg(&codex)
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url(""))
         .env("CODEX_OTEL_RETRY_MAX_BACKOFF_MS", "100")

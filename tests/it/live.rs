@@ -93,11 +93,15 @@ impl Live {
         Ok(())
     }
 
-    /// The spans the sink accepted for `session_id`'s trace, each once; fails when a span id
-    /// arrived twice with different content.
+    /// The spans the sink accepted for `session_id`'s own trace ([`Self::received_in`]).
     pub(crate) fn received(&self, session_id: &str) -> Result<Vec<Value>> {
+        self.received_in(&session_id.replace('-', ""))
+    }
+
+    /// The spans the sink accepted for `trace` (32 hex digits), each once; fails when a span
+    /// id arrived twice with different content.
+    pub(crate) fn received_in(&self, trace: &str) -> Result<Vec<Value>> {
         let requests = self.runtime.block_on(self.sink.requests())?;
-        let trace = session_id.replace('-', "");
         let mut spans: Vec<Value> = Vec::new();
         for request in requests.iter().filter(|r| r["rejected"] == false) {
             assert_eq!(
@@ -109,7 +113,7 @@ impl Live {
                 format!("project_name:{BT_PROJECT}")
             );
             for span in request["spans"].as_array().context("spans")? {
-                if span["trace_id"] != trace.as_str() {
+                if span["trace_id"] != trace {
                     continue;
                 }
                 match spans.iter().find(|s| s["span_id"] == span["span_id"]) {
@@ -172,11 +176,11 @@ pub(crate) fn outline(spans: &[Value]) -> String {
     out
 }
 
-fn attr<'a>(span: &'a Value, key: &str) -> &'a Value {
+pub(crate) fn attr<'a>(span: &'a Value, key: &str) -> &'a Value {
     &span["attributes"][key]
 }
 
-fn named<'a>(spans: &'a [Value], prefix: &str) -> Vec<&'a Value> {
+pub(crate) fn named<'a>(spans: &'a [Value], prefix: &str) -> Vec<&'a Value> {
     spans
         .iter()
         .filter(|s| s["name"].as_str().is_some_and(|n| n.starts_with(prefix)))

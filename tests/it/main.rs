@@ -14,6 +14,7 @@ mod import; // codex-otel import: past sessions from rollouts alone, ids of a li
 mod live; // the real Codex CLI traced live: hook → journal → daemon → spans, checked exactly
 mod load; // 50 concurrent sessions × 202 events through hook and daemon: exact traces, bounded RSS
 mod metrics; // GenAI metrics at the fake receiver from replays and the real daemon (periodic flush, flush at stop)
+mod nested; // a codex exec run by a traced session's tool call: in that session's trace, under the call, two levels deep, with TRACEPARENT
 mod older_rollouts; // rollouts without usage records: token_count gives the calls; no usage at all is unknown, not zero
 mod otelcol_configs; // the shipped OpenTelemetry Collector configs, validated structurally
 mod packaging; // npm packages installed into a fresh prefix and traced live, the launcher finding them, cargo package

@@ -241,6 +241,11 @@ impl CodexSandbox {
         self.version
     }
 
+    /// The `codex` binary this sandbox runs.
+    pub(crate) fn codex(&self) -> &Path {
+        &self.codex
+    }
+
     /// `CODEX_HOME`.
     pub(crate) fn home(&self) -> PathBuf {
         self.root.path().join("home")
@@ -395,6 +400,10 @@ stream_idle_timeout_ms = 5000
             .env(API_KEY_ENV, "sk-mock")
             .env_remove("OPENAI_API_KEY")
             .env_remove("CODEX_API_KEY")
+            // What Codex gives its tool commands: run from one, this Codex would be nested.
+            .env_remove("CODEX_SESSION_ID")
+            .env_remove("CODEX_THREAD_ID")
+            .env_remove("CODEX_TOOL_CALL_ID")
             .stdin(Stdio::null());
         command
     }
