@@ -222,7 +222,7 @@ impl Actor {
         };
         self.waiting = None;
         let config = settings.session;
-        self.sampled = config.sampling.keeps(&self.session_id);
+        self.sampled = config.keeps(&self.session_id);
         if self.sampled {
             self.destinations = self.ctx.destinations.for_configs(&settings.destinations);
         }

@@ -118,7 +118,7 @@ pub fn main(args: &ImportArgs) -> anyhow::Result<()> {
         since.is_none_or(|s| at.is_some_and(|at| at >= s))
             && until.is_none_or(|u| at.is_some_and(|at| at < u))
     };
-    sessions.retain(|s| within(s.started, args.since, args.until) && config.sampling.keeps(&s.id));
+    sessions.retain(|s| within(s.started, args.since, args.until) && config.keeps(&s.id));
     let ledger = Ledger::new(&state);
     let mut tally = Tally::default();
     sessions.retain(|s| {

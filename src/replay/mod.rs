@@ -155,7 +155,7 @@ pub fn replay_each<E: From<ReplayError>>(
         return Err(ReplayError::NoEvents.into());
     }
     let mut emitted = 0u64;
-    for id in order.iter().filter(|id| config.sampling.keeps(id)) {
+    for id in order.iter().filter(|id| config.keeps(id)) {
         let mut out = |spans: Vec<SpanRecord>| {
             if spans.is_empty() {
                 return Ok(());

@@ -120,7 +120,7 @@ fn finish(state: &StateDir, token: &str, timeout: Duration) -> anyhow::Result<Op
     resolve_parent_trace(&session_id, &mut config.lineage, record_of);
     let hooks = crate::replay::read_hooks(&[state.journal_file(&session_id)])?;
     let spans = crate::replay::replay(&hooks, None, &config)?;
-    let trace_id = config.lineage.attachment(&session_id).trace_id(&session_id);
+    let trace_id = config.trace_id(&session_id);
     Ok(Some(Traced {
         trace_id: trace_id.to_string(),
         session_id,

@@ -29,6 +29,7 @@ pub use machine::SessionMachine;
 pub use units::Notice;
 
 use crate::span::content::ContentPolicy;
+use crate::span::TraceId;
 
 /// Settings of one session, fixed when its machine is created.
 #[derive(Debug, Clone, Default)]
@@ -43,4 +44,60 @@ pub struct SessionConfig {
     pub git: Option<git::GitInfo>,
     /// Whether the session is exported at all (applied by the caller).
     pub sampling: sampling::Sampling,
+}
+
+impl SessionConfig {
+    /// The trace every span of `session_id` goes to ([`Lineage::attachment`]).
+    pub fn trace_id(&self, session_id: &str) -> TraceId {
+        self.lineage.attachment(session_id).trace_id(session_id)
+    }
+
+    /// Whether `session_id`'s spans are exported: decided on its trace, so every session of
+    /// one trace is kept or dropped together ([`sampling`]).
+    pub fn keeps(&self, session_id: &str) -> bool {
+        self.sampling.keeps(self.trace_id(session_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::ids::trace_id_for_session;
+    use crate::session::sampling::Sampling;
+
+    #[test]
+    fn the_sessions_of_one_trace_are_kept_or_dropped_together() {
+        let sampling = Sampling {
+            ratio: 0.5,
+            always: false,
+        };
+        let alone = SessionConfig {
+            sampling,
+            ..SessionConfig::default()
+        };
+        let mut own_decision_differs = 0;
+        for i in 0..200u32 {
+            let parent = format!("01a20d7a-b819-7451-bc39-{:012x}", i * 7919);
+            let child = format!("01a20d7b-0000-7000-8000-{:012x}", i * 104_729);
+            let call = ParentCall {
+                session_id: parent.clone(),
+                tool_call_id: "call_1".into(),
+                trace_id: trace_id_for_session(&parent),
+            };
+            let nested = SessionConfig {
+                lineage: Lineage {
+                    joined: None,
+                    call: Some(call),
+                },
+                sampling,
+                ..SessionConfig::default()
+            };
+            assert_eq!(nested.keeps(&child), alone.keeps(&parent), "{child}");
+            own_decision_differs += usize::from(alone.keeps(&child) != alone.keeps(&parent));
+        }
+        assert!(
+            own_decision_differs > 0,
+            "the ids must not decide alike anyway"
+        );
+    }
 }

@@ -1,13 +1,15 @@
-//! Sampling by session: a collector's tail sampler cannot hold a trace that lasts a whole Codex
+//! Sampling by trace: a collector's tail sampler cannot hold a trace that lasts a whole Codex
 //! session, so codex-otel keeps or drops whole sessions itself. The decision is a pure function
-//! of the session's trace id (hashed, then compared like OpenTelemetry's `TraceIdRatioBased` sampler does), so
-//! every process and every replay agrees; a session can be forced in (e.g. CI runs).
+//! of the trace the session goes to (hashed, then compared like OpenTelemetry's
+//! `TraceIdRatioBased` sampler does), so every process and every replay agrees, and the
+//! sessions of one trace (a nested `codex exec` and the session whose tool call ran it; every
+//! session joining a `TRACEPARENT`) are kept or dropped together; a session can be forced in
+//! (e.g. CI runs).
 //!
 //! The trace id is hashed first: Codex session ids are UUIDv7, whose bytes are a timestamp, a
 //! version and fixed variant bits, not uniform randomness, so comparing raw bits (as
 //! `TraceIdRatioBased` does) would keep almost no session below a ratio of one half.
 
-use super::ids::trace_id_for_session;
 use crate::span::TraceId;
 use sha2::{Digest, Sha256};
 
@@ -30,9 +32,9 @@ impl Default for Sampling {
 }
 
 impl Sampling {
-    /// True when `session_id`'s spans are exported.
-    pub fn keeps(&self, session_id: &str) -> bool {
-        self.always || keeps_trace(trace_id_for_session(session_id), self.ratio)
+    /// True when the spans of a session going to trace `trace_id` are exported.
+    pub fn keeps(&self, trace_id: TraceId) -> bool {
+        self.always || keeps_trace(trace_id, self.ratio)
     }
 }
 
@@ -56,12 +58,14 @@ fn keeps_trace(trace_id: TraceId, ratio: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::ids::trace_id_for_session;
 
-    fn session(i: u32) -> String {
-        format!(
+    /// The trace of the `i`-th of a run of Codex sessions (UUIDv7 ids, as Codex makes them).
+    fn session(i: u32) -> TraceId {
+        trace_id_for_session(&format!(
             "01a20d7a-b819-7451-bc39-{:012x}",
             u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 16
-        )
+        ))
     }
 
     #[test]
@@ -71,7 +75,7 @@ mod tests {
             always: false,
         };
         for i in 0..100 {
-            assert_eq!(sampling.keeps(&session(i)), sampling.keeps(&session(i)));
+            assert_eq!(sampling.keeps(session(i)), sampling.keeps(session(i)));
         }
     }
 
@@ -81,7 +85,7 @@ mod tests {
             ratio: 0.25,
             always: false,
         };
-        let kept = (0..4000).filter(|i| sampling.keeps(&session(*i))).count();
+        let kept = (0..4000).filter(|i| sampling.keeps(session(*i))).count();
         assert!((800..1200).contains(&kept), "kept {kept} of 4000");
     }
 
@@ -97,9 +101,9 @@ mod tests {
             always: true,
         };
         for i in 0..50 {
-            assert!(all.keeps(&session(i)));
-            assert!(!none.keeps(&session(i)));
-            assert!(forced.keeps(&session(i)));
+            assert!(all.keeps(session(i)));
+            assert!(!none.keeps(session(i)));
+            assert!(forced.keeps(session(i)));
         }
     }
 }
