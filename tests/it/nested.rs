@@ -5,6 +5,7 @@
 //! a `TRACEPARENT` the parent passes down is the trace of every level.
 
 use crate::live::{assert_exact_usage, attr, calls_of, named, outline, session_of, Live};
+use crate::support::codex::CodexVersion;
 use anyhow::{ensure, Context, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -97,7 +98,17 @@ fn assert_nested(live: &Live, spans: &[Value], top: &str, levels: usize) -> Resu
 
 #[test]
 fn a_nested_codex_exec_lands_under_its_tool_call_in_the_parents_trace() -> Result<()> {
-    let Some(live) = Live::start()? else {
+    nested_once(CodexVersion::V0171)
+}
+
+#[test]
+fn on_codex_0169_a_nested_codex_exec_lands_under_its_tool_call_in_the_parents_trace() -> Result<()>
+{
+    nested_once(CodexVersion::V0169)
+}
+
+fn nested_once(version: CodexVersion) -> Result<()> {
+    let Some(live) = Live::start_on(version)? else {
         return Ok(());
     };
     let top = run_nested(&live, &[])?;
