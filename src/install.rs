@@ -29,7 +29,7 @@ pub mod takeover;
 
 pub use command::{hook_binary, hook_command};
 
-use crate::cli::InstallArgs;
+use clap::Args;
 use command::is_ours;
 use serde_json::{json, Map, Value};
 use std::fs::{self, OpenOptions};
@@ -94,6 +94,22 @@ pub const EVENTS: [EventHook; 14] = [
     EventHook::new("PreModelRequest", None, 10),
     EventHook::new("PostModelRequest", None, 10),
 ];
+
+/// Arguments of `codex-otel install` and `uninstall`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Codex's home directory.
+    #[arg(long, env = "CODEX_HOME")]
+    pub codex_home: Option<PathBuf>,
+    /// The codex-otel binary (default: this executable); the `codex-otel-hook` beside it is
+    /// what the hooks run when it exists, else `<bin> hook`.
+    #[arg(long)]
+    pub bin: Option<PathBuf>,
+    /// `install` only: copy trace-codex's `config.json` to codex-otel's without asking (when
+    /// codex-otel has none yet). Without it a terminal is asked.
+    #[arg(long)]
+    pub take_over_trace_codex: bool,
+}
 
 /// Printed after every install: Codex skips hooks nobody trusted, silently.
 const TRUST_REMINDER: &str = "\

@@ -19,7 +19,7 @@
 //! - [`config`]: the only place that reads flags, environment and the config file.
 //! - [`paths`]: every on-disk location, derived from one state directory.
 //! - [`wire`]: messages between the hook and the daemon over the Unix socket.
-//! - [`cli`]: the command-line definitions (clap).
+//! - [`cli`]: the command tree (clap), made of the arguments each command module defines.
 //! - [`client`]: `flush`, `status` and `stop`: requests to the running daemon.
 //! - [`run`]: `codex-otel run -- codex exec …`: traces one Codex invocation (CI), no install.
 //! - [`progress`]: what a waiting command (`flush`, `stop`, `doctor`) is waiting on, on stderr.

@@ -18,6 +18,7 @@ use crate::config::config_json::ConfigJsonError;
 use crate::session::{SessionConfig, SessionMachine};
 use crate::span::SpanRecord;
 use anyhow::Context as _;
+use clap::Args;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -30,6 +31,29 @@ pub use hooks::HookSource;
 
 /// How deep below the transcripts directory thread files are looked for (`YYYY/MM/DD/`).
 const DISCOVERY_DEPTH: usize = 3;
+
+/// Arguments of `codex-otel replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Hook payload files (one JSON object per line), in the order the events happened.
+    /// Several files are one journal: e.g. a session's first run, then its resume. Without
+    /// any hook event (none given, or empty files: a Codex release that fires no hooks),
+    /// every session in `--transcripts` is replayed from its rollout files alone.
+    #[arg(required_unless_present = "transcripts")]
+    pub hooks: Vec<PathBuf>,
+    /// Directory that stands in for `$CODEX_HOME/sessions`: a transcript_path
+    /// `…/sessions/<rest>` is read as `<DIR>/<rest>`. Default: the paths as recorded.
+    #[arg(long, value_name = "DIR")]
+    pub transcripts: Option<PathBuf>,
+    /// Write the spans as JSON lines to this file instead of the configured destinations.
+    #[arg(long, value_name = "FILE")]
+    pub spans_out: Option<PathBuf>,
+    /// How long to wait for a destination, in seconds: for room in its full spool, and at the
+    /// end for its last acknowledgement (exit 1 after; what is left stays spooled for the
+    /// next replay).
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
+}
 
 /// Why a replay could not run.
 #[derive(Debug, thiserror::Error)]
@@ -242,7 +266,7 @@ pub(crate) fn drain_rollout<E>(
 /// lines, or through the delivery stage to the configured destinations (the local store when
 /// nothing is configured), with GenAI metrics to the destinations that have them switched on
 /// ([`deliver`]).
-pub fn main(args: &crate::cli::ReplayArgs) -> anyhow::Result<()> {
+pub fn main(args: &ReplayArgs) -> anyhow::Result<()> {
     let hooks = HookSource::Files(&args.hooks);
     let config = session_config_from_env();
     let transcripts = args.transcripts.as_deref();
