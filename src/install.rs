@@ -27,8 +27,7 @@
 mod command;
 pub mod takeover;
 
-pub use command::{hook_binary, hook_command};
-
+use crate::hook::registration::{hook_command, EVENTS, HOOKS_FILE};
 use clap::Args;
 use command::is_ours;
 use serde_json::{json, Map, Value};
@@ -36,64 +35,6 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Write as _};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-
-/// The hooks file's name inside `$CODEX_HOME`.
-pub const HOOKS_FILE: &str = "hooks.json";
-
-/// How codex-otel registers for one Codex hook event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EventHook {
-    /// The event name, as Codex spells it.
-    pub event: &'static str,
-    /// The matcher of the group (`"*"`, every tool, source, agent type or trigger) for the
-    /// events that have a matcher input; `None` where Codex ignores or lacks one.
-    pub matcher: Option<&'static str>,
-    /// The handler's timeout in seconds: 10 s (the hook itself takes milliseconds); Stop gets
-    /// 15 s so the opt-in flush on turn end (bounded by [`crate::hook::FLUSH_TIMEOUT`], 10 s)
-    /// finishes before Codex would kill it; Codex clamps SessionEnd and Interrupt to 3 s.
-    pub timeout_secs: u64,
-}
-
-impl EventHook {
-    const fn new(event: &'static str, matcher: Option<&'static str>, timeout_secs: u64) -> Self {
-        EventHook {
-            event,
-            matcher,
-            timeout_secs,
-        }
-    }
-
-    /// The matcher group registering `command` for this event (JSON, the shape of both
-    /// `hooks.json` and a `-c hooks.<event>=…` override).
-    pub(crate) fn group(&self, command: &str) -> Value {
-        let handler = json!({"type": "command", "command": command, "timeout": self.timeout_secs});
-        let mut group = json!({ "hooks": [handler] });
-        if let Some(matcher) = self.matcher {
-            group["matcher"] = matcher.into();
-        }
-        group
-    }
-}
-
-/// Every hook event of Codex CLI 0.169 and 0.171: the 12 documented ones in the order a session
-/// fires them, then the two that fire around every model request; codex-otel records all of
-/// them. `plugin/hooks/hooks.json` registers the same set (a test checks it).
-pub const EVENTS: [EventHook; 14] = [
-    EventHook::new("SessionStart", Some("*"), 10),
-    EventHook::new("UserPromptSubmit", None, 10),
-    EventHook::new("PreToolUse", Some("*"), 10),
-    EventHook::new("PermissionRequest", Some("*"), 10),
-    EventHook::new("PostToolUse", Some("*"), 10),
-    EventHook::new("PreCompact", Some("*"), 10),
-    EventHook::new("PostCompact", Some("*"), 10),
-    EventHook::new("SubagentStart", Some("*"), 10),
-    EventHook::new("SubagentStop", Some("*"), 10),
-    EventHook::new("Stop", None, 15),
-    EventHook::new("Interrupt", None, 3),
-    EventHook::new("SessionEnd", None, 3),
-    EventHook::new("PreModelRequest", None, 10),
-    EventHook::new("PostModelRequest", None, 10),
-];
 
 /// Arguments of `codex-otel install` and `uninstall`.
 #[derive(Debug, Args)]
@@ -137,12 +78,6 @@ pub enum Error {
     /// The binary the hooks should run is not an executable file.
     #[error("{path} is not an executable file")]
     NotExecutable {
-        /// The binary.
-        path: PathBuf,
-    },
-    /// The binary's path cannot be written into a JSON string.
-    #[error("the hook binary's path {path} is not valid UTF-8")]
-    NonUtf8Path {
         /// The binary.
         path: PathBuf,
     },

@@ -3,7 +3,8 @@
 //!
 //! # Layout, in the order data flows
 //!
-//! - [`hook`]: the short-lived `codex-otel hook` process: stdin → journal → poke → exit 0.
+//! - [`hook`]: the short-lived `codex-otel hook` process: stdin → journal → poke → exit 0;
+//!   how Codex is told to run it ([`hook::registration`]) is shared by `install`, `run`, `doctor`.
 //! - [`journal`]: the durable per-session event log the hook appends and the daemon reads.
 //! - [`tail`]: incremental reading of append-only JSONL files from a byte offset.
 //! - [`codex`]: Codex's vocabulary: hook payloads and rollout records, typed and tolerant.

@@ -22,9 +22,13 @@
 //!
 //! It must stay near the cost of spawning a process (`cat >/dev/null`): no async runtime, no
 //! network, no reading of transcripts, one pass over the payload.
+//!
+//! How Codex is told to run this hook (events, hooks file, handler command) is
+//! [`registration`], read by `install`, `run` and `doctor`.
 
 mod lock;
 mod payload;
+pub mod registration;
 pub mod run_marker;
 pub mod spawn;
 
