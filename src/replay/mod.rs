@@ -12,7 +12,6 @@
 
 use crate::codex::discover::{session_threads, sessions as rollout_sessions, ThreadFile};
 use crate::codex::hook_event::HookEvent;
-use crate::codex::rollout::RolloutLine;
 use crate::codex::tail::RolloutTail;
 use crate::config::config_json::ConfigJsonError;
 use crate::session::{SessionConfig, SessionMachine};
@@ -238,28 +237,10 @@ pub(crate) fn read_rollouts_and_finish<E>(
 ) -> Result<Vec<crate::session::Notice>, E> {
     for (key, path) in files {
         let mut tail = RolloutTail::new(path, 0);
-        drain_rollout(&mut tail, |line| out(machine.push_rollout(key, &line)))?;
+        tail.drain(|line| out(machine.push_rollout(key, &line)))?;
     }
     out(machine.finish())?;
     Ok(machine.take_notices())
-}
-
-/// Calls `each` with every parsable line `tail` has not returned yet, `.jsonl.zst` included
-/// (none when the file is missing or unreadable), one bounded batch at a time: the same tail
-/// the daemon uses.
-pub(crate) fn drain_rollout<E>(
-    tail: &mut RolloutTail,
-    mut each: impl FnMut(RolloutLine) -> Result<(), E>,
-) -> Result<(), E> {
-    while let Ok(batch) = tail.read() {
-        for (_, line) in batch.items {
-            each(line)?;
-        }
-        if !batch.more {
-            break;
-        }
-    }
-    Ok(())
 }
 
 /// Entry point of `codex-otel replay`: replays, streaming the spans to `--spans-out` as JSON
