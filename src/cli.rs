@@ -1,7 +1,17 @@
-//! Command-line definitions (clap derive only): every command and its raw arguments.
+//! Command-line definitions (clap derive only): every command, each with the arguments that
+//! its own module defines. The top of the program: it depends on the commands, never the
+//! reverse.
 
-use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use crate::client::{FlushArgs, StatusArgs};
+use crate::daemon::DaemonArgs;
+use crate::doctor::DoctorArgs;
+use crate::hook::HookArgs;
+use crate::import::ImportArgs;
+use crate::install::InstallArgs;
+use crate::replay::ReplayArgs;
+use crate::run::RunArgs;
+use crate::show::ShowArgs;
+use clap::{Parser, Subcommand};
 
 /// codex-otel: one OpenTelemetry trace per OpenAI Codex session.
 #[derive(Debug, Parser)]
@@ -22,7 +32,7 @@ pub enum Command {
     /// Run a recorded session (hooks.ndjson + rollouts) through the pipeline and export it.
     Replay(ReplayArgs),
     /// Backfill past sessions from `$CODEX_HOME/sessions` (rollouts only) to the destinations.
-    Import(crate::import::ImportArgs),
+    Import(ImportArgs),
     /// Draw a trace from the local store as a tree.
     Show(ShowArgs),
     /// Wait until everything journaled so far is delivered (exit 1 on timeout).
@@ -36,95 +46,7 @@ pub enum Command {
     /// Remove what `install` added to `$CODEX_HOME/hooks.json`.
     Uninstall(InstallArgs),
     /// Check the configuration, reach every destination with a test span, check the hooks.
-    Doctor(crate::doctor::DoctorArgs),
+    Doctor(DoctorArgs),
     /// Trace one `codex exec` (for CI): hooks for that invocation only, flushed before exit.
-    Run(crate::run::RunArgs),
-}
-
-/// Arguments of `codex-otel flush`.
-#[derive(Debug, Args)]
-pub struct FlushArgs {
-    /// Only this session (default: every session).
-    #[arg(long)]
-    pub session: Option<String>,
-    /// Give up after this many seconds.
-    #[arg(long, default_value_t = 30.0)]
-    pub timeout: f64,
-}
-
-/// Arguments of `codex-otel status`.
-#[derive(Debug, Args)]
-pub struct StatusArgs {
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Arguments of `codex-otel install` and `uninstall`.
-#[derive(Debug, Args)]
-pub struct InstallArgs {
-    /// Codex's home directory.
-    #[arg(long, env = "CODEX_HOME")]
-    pub codex_home: Option<PathBuf>,
-    /// The codex-otel binary (default: this executable); the `codex-otel-hook` beside it is
-    /// what the hooks run when it exists, else `<bin> hook`.
-    #[arg(long)]
-    pub bin: Option<PathBuf>,
-    /// `install` only: copy trace-codex's `config.json` to codex-otel's without asking (when
-    /// codex-otel has none yet). Without it a terminal is asked.
-    #[arg(long)]
-    pub take_over_trace_codex: bool,
-}
-
-/// Arguments of `codex-otel hook`.
-#[derive(Debug, Default, Args)]
-pub struct HookArgs {
-    /// Set by `codex-otel run` on the hooks it supplies ([`crate::hook::run_marker`]).
-    #[arg(long, hide = true)]
-    pub run: Option<String>,
-}
-
-/// Arguments of `codex-otel daemon`.
-#[derive(Debug, Args)]
-pub struct DaemonArgs {
-    /// Stay in the foreground and log to stderr as well.
-    #[arg(long)]
-    pub foreground: bool,
-}
-
-/// Arguments of `codex-otel replay`.
-#[derive(Debug, Args)]
-pub struct ReplayArgs {
-    /// Hook payload files (one JSON object per line), in the order the events happened.
-    /// Several files are one journal: e.g. a session's first run, then its resume. Without
-    /// any hook event (none given, or empty files: a Codex release that fires no hooks),
-    /// every session in `--transcripts` is replayed from its rollout files alone.
-    #[arg(required_unless_present = "transcripts")]
-    pub hooks: Vec<PathBuf>,
-    /// Directory that stands in for `$CODEX_HOME/sessions`: a transcript_path
-    /// `…/sessions/<rest>` is read as `<DIR>/<rest>`. Default: the paths as recorded.
-    #[arg(long, value_name = "DIR")]
-    pub transcripts: Option<PathBuf>,
-    /// Write the spans as JSON lines to this file instead of the configured destinations.
-    #[arg(long, value_name = "FILE")]
-    pub spans_out: Option<PathBuf>,
-    /// How long to wait for a destination, in seconds: for room in its full spool, and at the
-    /// end for its last acknowledgement (exit 1 after; what is left stays spooled for the
-    /// next replay).
-    #[arg(long, default_value_t = 30.0)]
-    pub timeout: f64,
-}
-
-/// Arguments of `codex-otel show`.
-#[derive(Debug, Args)]
-pub struct ShowArgs {
-    /// Session id (or a unique prefix) to draw.
-    pub session: Option<String>,
-    /// Draw the most recent session.
-    #[arg(long, conflicts_with = "session")]
-    pub last: bool,
-    /// List the sessions in the local store instead: date, cwd, first prompt, turns, tokens,
-    /// duration, errors.
-    #[arg(long, conflicts_with_all = ["session", "last"])]
-    pub list: bool,
+    Run(RunArgs),
 }

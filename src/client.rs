@@ -2,12 +2,12 @@
 //! Unix socket (`flush` and the status request are shared with `codex-otel run`). `flush` starts a daemon when none runs, since journals may hold events no
 //! daemon has delivered yet. A wait past one second says on stderr what it waits on ([`crate::progress`]).
 
-use crate::cli::{FlushArgs, StatusArgs};
 use crate::hook::spawn::spawn_if_absent;
 use crate::paths::StateDir;
 use crate::progress;
 use crate::wire::{self, DaemonStatus, DestinationStatus, Request, Response};
 use anyhow::{bail, Context};
+use clap::Args;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,25 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 const RETRY_PAUSE: Duration = Duration::from_millis(20);
 /// How long a progress note waits for the daemon's status.
 const NOTE_STATUS_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Arguments of `codex-otel flush`.
+#[derive(Debug, Args)]
+pub struct FlushArgs {
+    /// Only this session (default: every session).
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
+}
+
+/// Arguments of `codex-otel status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Entry point of `codex-otel flush`.
 pub fn flush(args: &FlushArgs) -> anyhow::Result<()> {

@@ -507,7 +507,7 @@ fn trust_checks(what: &str, registration: &Registration) -> Vec<Check> {
 }
 
 fn hooks_total() -> usize {
-    crate::install::EVENTS.len()
+    crate::hook::registration::EVENTS.len()
 }
 
 #[cfg(test)]

@@ -27,9 +27,8 @@
 mod command;
 pub mod takeover;
 
-pub use command::{hook_binary, hook_command};
-
-use crate::cli::InstallArgs;
+use crate::hook::registration::{hook_command, EVENTS, HOOKS_FILE};
+use clap::Args;
 use command::is_ours;
 use serde_json::{json, Map, Value};
 use std::fs::{self, OpenOptions};
@@ -37,63 +36,21 @@ use std::io::{self, Write as _};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// The hooks file's name inside `$CODEX_HOME`.
-pub const HOOKS_FILE: &str = "hooks.json";
-
-/// How codex-otel registers for one Codex hook event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EventHook {
-    /// The event name, as Codex spells it.
-    pub event: &'static str,
-    /// The matcher of the group (`"*"`, every tool, source, agent type or trigger) for the
-    /// events that have a matcher input; `None` where Codex ignores or lacks one.
-    pub matcher: Option<&'static str>,
-    /// The handler's timeout in seconds: 10 s (the hook itself takes milliseconds); Stop gets
-    /// 15 s so the opt-in flush on turn end (bounded by [`crate::hook::FLUSH_TIMEOUT`], 10 s)
-    /// finishes before Codex would kill it; Codex clamps SessionEnd and Interrupt to 3 s.
-    pub timeout_secs: u64,
+/// Arguments of `codex-otel install` and `uninstall`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Codex's home directory.
+    #[arg(long, env = "CODEX_HOME")]
+    pub codex_home: Option<PathBuf>,
+    /// The codex-otel binary (default: this executable); the `codex-otel-hook` beside it is
+    /// what the hooks run when it exists, else `<bin> hook`.
+    #[arg(long)]
+    pub bin: Option<PathBuf>,
+    /// `install` only: copy trace-codex's `config.json` to codex-otel's without asking (when
+    /// codex-otel has none yet). Without it a terminal is asked.
+    #[arg(long)]
+    pub take_over_trace_codex: bool,
 }
-
-impl EventHook {
-    const fn new(event: &'static str, matcher: Option<&'static str>, timeout_secs: u64) -> Self {
-        EventHook {
-            event,
-            matcher,
-            timeout_secs,
-        }
-    }
-
-    /// The matcher group registering `command` for this event (JSON, the shape of both
-    /// `hooks.json` and a `-c hooks.<event>=…` override).
-    pub(crate) fn group(&self, command: &str) -> Value {
-        let handler = json!({"type": "command", "command": command, "timeout": self.timeout_secs});
-        let mut group = json!({ "hooks": [handler] });
-        if let Some(matcher) = self.matcher {
-            group["matcher"] = matcher.into();
-        }
-        group
-    }
-}
-
-/// Every hook event of Codex CLI 0.169 and 0.171: the 12 documented ones in the order a session
-/// fires them, then the two that fire around every model request; codex-otel records all of
-/// them. `plugin/hooks/hooks.json` registers the same set (a test checks it).
-pub const EVENTS: [EventHook; 14] = [
-    EventHook::new("SessionStart", Some("*"), 10),
-    EventHook::new("UserPromptSubmit", None, 10),
-    EventHook::new("PreToolUse", Some("*"), 10),
-    EventHook::new("PermissionRequest", Some("*"), 10),
-    EventHook::new("PostToolUse", Some("*"), 10),
-    EventHook::new("PreCompact", Some("*"), 10),
-    EventHook::new("PostCompact", Some("*"), 10),
-    EventHook::new("SubagentStart", Some("*"), 10),
-    EventHook::new("SubagentStop", Some("*"), 10),
-    EventHook::new("Stop", None, 15),
-    EventHook::new("Interrupt", None, 3),
-    EventHook::new("SessionEnd", None, 3),
-    EventHook::new("PreModelRequest", None, 10),
-    EventHook::new("PostModelRequest", None, 10),
-];
 
 /// Printed after every install: Codex skips hooks nobody trusted, silently.
 const TRUST_REMINDER: &str = "\
@@ -121,12 +78,6 @@ pub enum Error {
     /// The binary the hooks should run is not an executable file.
     #[error("{path} is not an executable file")]
     NotExecutable {
-        /// The binary.
-        path: PathBuf,
-    },
-    /// The binary's path cannot be written into a JSON string.
-    #[error("the hook binary's path {path} is not valid UTF-8")]
-    NonUtf8Path {
         /// The binary.
         path: PathBuf,
     },

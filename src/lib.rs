@@ -3,7 +3,8 @@
 //!
 //! # Layout, in the order data flows
 //!
-//! - [`hook`]: the short-lived `codex-otel hook` process: stdin → journal → poke → exit 0.
+//! - [`hook`]: the short-lived `codex-otel hook` process: stdin → journal → poke → exit 0;
+//!   how Codex is told to run it ([`hook::registration`]) is shared by `install`, `run`, `doctor`.
 //! - [`journal`]: the durable per-session event log the hook appends and the daemon reads.
 //! - [`tail`]: incremental reading of append-only JSONL files from a byte offset.
 //! - [`codex`]: Codex's vocabulary: hook payloads and rollout records, typed and tolerant.
@@ -19,7 +20,7 @@
 //! - [`config`]: the only place that reads flags, environment and the config file.
 //! - [`paths`]: every on-disk location, derived from one state directory.
 //! - [`wire`]: messages between the hook and the daemon over the Unix socket.
-//! - [`cli`]: the command-line definitions (clap).
+//! - [`cli`]: the command tree (clap), made of the arguments each command module defines.
 //! - [`client`]: `flush`, `status` and `stop`: requests to the running daemon.
 //! - [`run`]: `codex-otel run -- codex exec …`: traces one Codex invocation (CI), no install.
 //! - [`progress`]: what a waiting command (`flush`, `stop`, `doctor`) is waiting on, on stderr.

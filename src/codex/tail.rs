@@ -66,6 +66,24 @@ impl RolloutTail {
         };
         Ok(lines.parse(|line| RolloutLine::parse(line).ok()))
     }
+
+    /// Calls `each` with every parsable line not returned yet (none when the file is missing
+    /// or unreadable), one bounded batch at a time as the daemon reads, but to the end at once:
+    /// how `replay` and `import` read a rollout.
+    pub(crate) fn drain<E>(
+        &mut self,
+        mut each: impl FnMut(RolloutLine) -> Result<(), E>,
+    ) -> Result<(), E> {
+        while let Ok(batch) = self.read() {
+            for (_, line) in batch.items {
+                each(line)?;
+            }
+            if !batch.more {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -38,7 +38,6 @@ pub use crate::delivery::{
 pub use crate::journal::retention::{DEFAULT_RETENTION, RETENTION_ENV};
 pub use metrics::{DEFAULT_METRICS_INTERVAL, METRICS_INTERVAL_ENV};
 
-use crate::cli::DaemonArgs;
 use crate::delivery::{DeliverySettings, Destinations};
 use crate::hook::DaemonLock;
 use crate::journal::{retention, Checkpoint};
@@ -46,6 +45,7 @@ use crate::logging::Log;
 use crate::paths::StateDir;
 use crate::wire::Route;
 use anyhow::Context;
+use clap::Args;
 use sessions::Registry;
 use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
@@ -97,6 +97,14 @@ impl SessionContext {
         sessions.sort();
         sessions
     }
+}
+
+/// Arguments of `codex-otel daemon`.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Stay in the foreground and log to stderr as well.
+    #[arg(long)]
+    pub foreground: bool,
 }
 
 /// Entry point of `codex-otel daemon`.

@@ -4,63 +4,27 @@
 //!
 //! Contract:
 //! - One courier per spool; it sends one group at a time, in spool order, and a group is at
-//!   most [`MAX_GROUP_SPANS`] spans and about a quarter of the destination's request limit in
-//!   spooled bytes, so one export call is normally one request (a failure in the middle of a
-//!   multi-request call would resend the requests before it, with identical content).
+//!   most [`MAX_GROUP_SPANS`](super::shared::MAX_GROUP_SPANS) spans and about a quarter of the
+//!   destination's request limit in spooled bytes, so one export call is normally one request
+//!   (a failure in the middle of a multi-request call would resend the requests before it,
+//!   with identical content).
 //! - Delivered spans are taken out of the spool before the next request is sent, so a crash
 //!   resends at most the request in flight.
 //! - Cancelling stops it between attempts or during a wait; what is left stays spooled.
 
-use super::destinations::Shared;
 use super::retry::{verdict, DeliverySettings, Verdict};
-use super::spool::Queued;
+use super::shared::{Group, Shared};
 use crate::export::otlp::DEFAULT_MAX_REQUEST_BYTES;
 use crate::export::{Destination, DestinationConfig, DestinationKind, ExportError};
 use crate::logging::Chain;
-use crate::span::{SpanId, SpanRecord};
+use crate::span::SpanId;
 use crate::wire::DeliveryState;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
-
-/// Most spans sent in one export call.
-pub(crate) const MAX_GROUP_SPANS: usize = 512;
-
-/// Spans read from the spool for one export call, with the batch each came from.
-#[derive(Debug, Default)]
-pub(crate) struct Group {
-    spans: Vec<SpanRecord>,
-    origin: Vec<(u64, String)>,
-}
-
-impl Group {
-    pub(crate) fn new(batches: Vec<Queued>) -> Self {
-        let mut group = Group::default();
-        for batch in batches {
-            for span in batch.spans {
-                group.origin.push((batch.seq, batch.session_id.clone()));
-                group.spans.push(span);
-            }
-        }
-        group
-    }
-
-    /// The spans of `range` by batch position, with their session.
-    fn by_batch(&self, range: Range<usize>) -> BTreeMap<u64, (String, Vec<SpanId>)> {
-        let mut done: BTreeMap<u64, (String, Vec<SpanId>)> = BTreeMap::new();
-        for index in range {
-            let (seq, session_id) = &self.origin[index];
-            let entry = done
-                .entry(*seq)
-                .or_insert_with(|| (session_id.clone(), Vec::new()));
-            entry.1.push(self.spans[index].span_id);
-        }
-        done
-    }
-}
 
 /// The task delivering one destination's spool.
 pub(crate) struct Courier {

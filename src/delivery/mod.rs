@@ -3,6 +3,8 @@
 //! acknowledged them; a courier per spool sends them and retries by failure class.
 //!
 //! - [`spool`]: one destination's spans on disk, durable once handed over.
+//! - [`shared`]: one destination's spool with its counters and acknowledgement channels, held
+//!   by its handles and its courier.
 //! - [`courier`]: the task that carries one spool to its destination.
 //! - [`retry`]: the delivery settings, the backoff and what an attempt's result means.
 //! - [`destinations`]: the spools and couriers of one process, and the handles producers use.
@@ -15,11 +17,13 @@
 mod courier;
 mod destinations;
 mod retry;
+mod shared;
 mod spool;
 
-pub(crate) use destinations::{Ack, Batch, DestinationHandle, Destinations};
+pub(crate) use destinations::{Batch, DestinationHandle, Destinations};
 pub(crate) use retry::DeliverySettings;
 pub use retry::{
     DEFAULT_MAX_BACKOFF, DEFAULT_SPOOL_MAX_BYTES, FIRST_BACKOFF, RETRY_MAX_BACKOFF_ENV,
     SPOOL_MAX_BYTES_ENV,
 };
+pub(crate) use shared::Ack;

@@ -9,8 +9,7 @@
 //! the plugin. A key with a `trusted_hash` counts as trusted: whether that hash still matches
 //! the hook (after an edit or a plugin reinstall Codex asks again) only Codex can tell.
 
-use crate::install::hook_binary;
-use crate::install::{EVENTS, HOOKS_FILE};
+use crate::hook::registration::{hook_binary, EVENTS, HOOKS_FILE};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};

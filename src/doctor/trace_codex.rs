@@ -53,7 +53,7 @@ pub fn find(codex_home: &Path) -> Vec<Installed> {
         .filter(|id| !disabled(id))
         .map(|id| Installed::Plugin { id })
         .collect();
-    let file = codex_home.join(crate::install::HOOKS_FILE);
+    let file = codex_home.join(crate::hook::registration::HOOKS_FILE);
     let handlers = std::fs::read_to_string(&file)
         .ok()
         .and_then(|text| serde_json::from_str::<Value>(&text).ok())

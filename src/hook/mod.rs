@@ -22,21 +22,25 @@
 //!
 //! It must stay near the cost of spawning a process (`cat >/dev/null`): no async runtime, no
 //! network, no reading of transcripts, one pass over the payload.
+//!
+//! How Codex is told to run this hook (events, hooks file, handler command) is
+//! [`registration`], read by `install`, `run` and `doctor`.
 
 mod lock;
 mod payload;
+pub mod registration;
 pub mod run_marker;
 pub mod spawn;
 
 pub use lock::{DaemonLock, LOCK_FD_ENV};
 pub use payload::PayloadError;
 
-use crate::cli::HookArgs;
 use crate::config::config_json;
 use crate::journal::{self, route::RouteRecord};
 use crate::logging::Log;
 use crate::paths::StateDir;
 use crate::wire::{self, Request, Response, Route};
+use clap::Args;
 use payload::Payload;
 use run_marker::Role;
 use spawn::Spawned;
@@ -113,6 +117,14 @@ pub enum Error {
     /// A requested flush failed.
     #[error("flush on turn end failed")]
     Flush(#[source] wire::Error),
+}
+
+/// Arguments of `codex-otel hook`.
+#[derive(Debug, Default, Args)]
+pub struct HookArgs {
+    /// Set by `codex-otel run` on the hooks it supplies ([`crate::hook::run_marker`]).
+    #[arg(long, hide = true)]
+    pub run: Option<String>,
 }
 
 /// The hook's arguments without clap, for the hook binaries' fast path: none, or

@@ -16,7 +16,6 @@ use crate::codex::discover::{first_record, rollout_files, ThreadFile};
 use crate::codex::tail::RolloutTail;
 use crate::paths::StateDir;
 use crate::replay::deliver::{Group, Stage};
-use crate::replay::drain_rollout;
 use crate::session::{SessionConfig, SessionMachine};
 use crate::span::SpanRecord;
 use std::collections::HashSet;
@@ -116,7 +115,7 @@ impl<'a> Follower<'a> {
             let before = self.tails[ix].1.offset();
             let (key, tail) = &mut self.tails[ix];
             let (machine, mut spans) = (&mut self.machine, Vec::new());
-            drain_rollout(tail, |line| {
+            tail.drain(|line| {
                 spans.extend(machine.push_rollout(key, &line));
                 Ok::<(), ImportError>(())
             })?;

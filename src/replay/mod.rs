@@ -12,12 +12,12 @@
 
 use crate::codex::discover::{session_threads, sessions as rollout_sessions, ThreadFile};
 use crate::codex::hook_event::HookEvent;
-use crate::codex::rollout::RolloutLine;
 use crate::codex::tail::RolloutTail;
 use crate::config::config_json::ConfigJsonError;
 use crate::session::{SessionConfig, SessionMachine};
 use crate::span::SpanRecord;
 use anyhow::Context as _;
+use clap::Args;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -30,6 +30,29 @@ pub use hooks::HookSource;
 
 /// How deep below the transcripts directory thread files are looked for (`YYYY/MM/DD/`).
 const DISCOVERY_DEPTH: usize = 3;
+
+/// Arguments of `codex-otel replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Hook payload files (one JSON object per line), in the order the events happened.
+    /// Several files are one journal: e.g. a session's first run, then its resume. Without
+    /// any hook event (none given, or empty files: a Codex release that fires no hooks),
+    /// every session in `--transcripts` is replayed from its rollout files alone.
+    #[arg(required_unless_present = "transcripts")]
+    pub hooks: Vec<PathBuf>,
+    /// Directory that stands in for `$CODEX_HOME/sessions`: a transcript_path
+    /// `…/sessions/<rest>` is read as `<DIR>/<rest>`. Default: the paths as recorded.
+    #[arg(long, value_name = "DIR")]
+    pub transcripts: Option<PathBuf>,
+    /// Write the spans as JSON lines to this file instead of the configured destinations.
+    #[arg(long, value_name = "FILE")]
+    pub spans_out: Option<PathBuf>,
+    /// How long to wait for a destination, in seconds: for room in its full spool, and at the
+    /// end for its last acknowledgement (exit 1 after; what is left stays spooled for the
+    /// next replay).
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
+}
 
 /// Why a replay could not run.
 #[derive(Debug, thiserror::Error)]
@@ -214,35 +237,17 @@ pub(crate) fn read_rollouts_and_finish<E>(
 ) -> Result<Vec<crate::session::Notice>, E> {
     for (key, path) in files {
         let mut tail = RolloutTail::new(path, 0);
-        drain_rollout(&mut tail, |line| out(machine.push_rollout(key, &line)))?;
+        tail.drain(|line| out(machine.push_rollout(key, &line)))?;
     }
     out(machine.finish())?;
     Ok(machine.take_notices())
-}
-
-/// Calls `each` with every parsable line `tail` has not returned yet, `.jsonl.zst` included
-/// (none when the file is missing or unreadable), one bounded batch at a time: the same tail
-/// the daemon uses.
-pub(crate) fn drain_rollout<E>(
-    tail: &mut RolloutTail,
-    mut each: impl FnMut(RolloutLine) -> Result<(), E>,
-) -> Result<(), E> {
-    while let Ok(batch) = tail.read() {
-        for (_, line) in batch.items {
-            each(line)?;
-        }
-        if !batch.more {
-            break;
-        }
-    }
-    Ok(())
 }
 
 /// Entry point of `codex-otel replay`: replays, streaming the spans to `--spans-out` as JSON
 /// lines, or through the delivery stage to the configured destinations (the local store when
 /// nothing is configured), with GenAI metrics to the destinations that have them switched on
 /// ([`deliver`]).
-pub fn main(args: &crate::cli::ReplayArgs) -> anyhow::Result<()> {
+pub fn main(args: &ReplayArgs) -> anyhow::Result<()> {
     let hooks = HookSource::Files(&args.hooks);
     let config = session_config_from_env();
     let transcripts = args.transcripts.as_deref();

@@ -4,7 +4,7 @@
 //! Contract:
 //! - The command must contain an `exec` argument after its program (`codex exec …`,
 //!   `npx codex exec …`, `codex exec resume …`); right after the first one go one
-//!   `-c hooks.<Event>=[<matcher group>]` per event of [`crate::install::EVENTS`] (the same
+//!   `-c hooks.<Event>=[<matcher group>]` per event of [`EVENTS`] (the same
 //!   group `codex-otel install` writes, as inline TOML), then
 //!   `--dangerously-bypass-hook-trust` unless the command has it already. Everything else is
 //!   passed unchanged, in order.
@@ -14,7 +14,7 @@
 //!   hooks, and trust for that layer can only be stored in the user's `config.toml`
 //!   (`-c hooks.state.…` is ignored): the bypass flag is the one per-invocation way.
 
-use crate::install::{self, EVENTS};
+use crate::hook::registration::{NonUtf8Path, EVENTS};
 use std::ffi::OsString;
 
 /// Codex's flag that runs hooks nobody has trusted, for one invocation.
@@ -37,7 +37,7 @@ pub(crate) enum CommandError {
     },
     /// The hook binary cannot be named in a command.
     #[error("cannot name the hook binary")]
-    Hook(#[source] install::Error),
+    Hook(#[source] NonUtf8Path),
     /// A hook group cannot be written as TOML.
     #[error("cannot write the hooks of {event} as a -c override")]
     Toml {

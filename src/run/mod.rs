@@ -24,9 +24,9 @@ mod summary;
 
 use crate::client::{self, Flush};
 use crate::daemon::lineage::resolve_parent_trace;
+use crate::hook::registration::hook_command;
 use crate::hook::run_marker::{self, RUN_ARG, RUN_ENV};
 use crate::hook::FLUSH_ENV;
-use crate::install;
 use crate::journal::route::RouteRecord;
 use crate::paths::StateDir;
 use anyhow::Context as _;
@@ -74,7 +74,7 @@ fn execute(args: &RunArgs) -> anyhow::Result<i32> {
         .context("--flush-timeout must be a number of seconds")?;
     let token = new_token();
     let exe = std::env::current_exe().context("locating this executable")?;
-    let hook = install::hook_command(&exe).map_err(command::CommandError::Hook)?;
+    let hook = hook_command(&exe).map_err(command::CommandError::Hook)?;
     let overrides = command::hook_overrides(&format!("{hook} {RUN_ARG}{token}"))?;
     let line = command::with_hooks(&args.command, &overrides)?;
     let (program, rest) = line.split_first().ok_or(command::CommandError::Empty)?;

@@ -9,11 +9,25 @@ mod list;
 pub(crate) mod totals;
 mod tree;
 
-use crate::cli::ShowArgs;
 use crate::export::file::{find_session, read_session};
 use crate::paths::StateDir;
 use crate::span::SpanRecord;
+use clap::Args;
 use format::{Line, Output, Paint};
+
+/// Arguments of `codex-otel show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Session id (or a unique prefix) to draw.
+    pub session: Option<String>,
+    /// Draw the most recent session.
+    #[arg(long, conflicts_with = "session")]
+    pub last: bool,
+    /// List the sessions in the local store instead: date, cwd, first prompt, turns, tokens,
+    /// duration, errors.
+    #[arg(long, conflicts_with_all = ["session", "last"])]
+    pub list: bool,
+}
 
 /// Entry point of the command.
 pub fn main(args: &ShowArgs) -> anyhow::Result<()> {

@@ -197,7 +197,7 @@ fn fake_binary() -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 fn all_events() -> Vec<&'static str> {
-    codex_otel::install::EVENTS
+    codex_otel::hook::registration::EVENTS
         .iter()
         .map(|e| e.event)
         .collect()

@@ -8,7 +8,7 @@ use crate::support::bin::{run, Home, BIN};
 use crate::support::codex::{read_captures, CodexRun, CodexSandbox, CodexVersion};
 use crate::support::model_requests::assert_every_model_request_journaled;
 use anyhow::{ensure, Context, Result};
-use codex_otel::install::EVENTS;
+use codex_otel::hook::registration::EVENTS;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

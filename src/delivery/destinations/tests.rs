@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::delivery::spool::tests::span;
+use crate::delivery::spool::Spool;
 use crate::export::{DestinationKind, OtlpConfig, Protocol, ResourceConfig, StoreConfig};
+use crate::wire::DeliveryState;
 use std::time::Duration;
 
 fn store(dir: &std::path::Path) -> DestinationConfig {
