@@ -13,8 +13,8 @@
 
 use super::http::{shorten, USER_AGENT};
 use super::otlp::{Compression, Headers, OtlpConfig, OtlpError};
+use super::signal::Signal;
 use super::tls::TlsMaterial;
-use super::transport::Signal;
 use std::time::Duration;
 use tonic::codec::CompressionEncoding;
 use tonic::codegen::http::uri::PathAndQuery;

@@ -24,6 +24,7 @@ mod http;
 pub mod metrics;
 pub mod otlp;
 pub mod retry;
+mod signal;
 mod sink;
 mod tls;
 mod transport;

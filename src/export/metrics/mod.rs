@@ -18,7 +18,8 @@ mod aggregate;
 pub mod measure;
 
 use super::otlp::Temporality;
-use super::transport::{Metrics, Transport};
+use super::signal::Metrics;
+use super::transport::Transport;
 use super::{convert, DestinationConfig, DestinationKind, ExportError};
 use crate::span::{SpanId, SpanRecord};
 use aggregate::Aggregates;
