@@ -11,8 +11,8 @@
 //!   and the delay of a `google.rpc.RetryInfo` detail; a call that never reached the server
 //!   is [`OtlpError::Unreachable`] with the transport's error as its source.
 
-use super::http::{shorten, USER_AGENT};
 use super::otlp::{Compression, Headers, OtlpConfig, OtlpError};
+use super::receiver::{shorten, USER_AGENT};
 use super::signal::Signal;
 use super::tls::TlsMaterial;
 use std::time::Duration;

@@ -23,6 +23,7 @@ mod grpc;
 mod http;
 pub mod metrics;
 pub mod otlp;
+mod receiver;
 pub mod retry;
 mod signal;
 mod sink;

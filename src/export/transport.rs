@@ -12,8 +12,9 @@
 //!   exporters only log partial successes, one reason this crate drives the transport itself.)
 
 use super::grpc::GrpcTransport;
-use super::http::{shorten, HttpTransport, Reply};
+use super::http::{HttpTransport, Reply};
 use super::otlp::{Headers, OtlpConfig, OtlpError, Protocol};
+use super::receiver::shorten;
 use super::signal::Signal;
 use super::tls;
 use prost::Message as _;
