@@ -16,7 +16,7 @@
 
 use super::connection::Sources;
 use super::env;
-use super::otlp::{parse, resolve};
+use super::setting::{parse, resolve};
 use super::values;
 use super::ConfigError;
 use crate::export::{MetricsConfig, Protocol, Temporality};

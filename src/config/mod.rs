@@ -42,6 +42,7 @@ mod connection;
 mod metrics;
 mod otlp;
 mod resource;
+mod setting;
 
 use crate::export::{DestinationConfig, DestinationKind, StoreConfig};
 use crate::paths::StateDir;

@@ -10,7 +10,8 @@ use super::connection::{connection, Sources};
 use super::env;
 use super::file::FileDestination;
 use super::metrics::metrics;
-use super::values::{self, ValueError};
+use super::setting::{parse, resolve};
+use super::values;
 use super::{ConfigError, Vars};
 use crate::export::otlp::{DEFAULT_MAX_REQUEST_BYTES, DEFAULT_TIMEOUT};
 use crate::export::{Compression, Headers, OtlpConfig, Protocol};
@@ -25,31 +26,6 @@ pub(super) fn env_pick(
     vars(traces)
         .map(|v| (traces, v))
         .or_else(|| vars(generic).map(|v| (generic, v)))
-}
-
-/// Parses `value` for `setting`, naming the setting on error.
-pub(super) fn parse<T>(
-    setting: &str,
-    value: &str,
-    parser: impl Fn(&str) -> Result<T, ValueError>,
-) -> Result<T, ConfigError> {
-    parser(value).map_err(|source| ConfigError::Invalid {
-        setting: setting.to_owned(),
-        source,
-    })
-}
-
-/// The first of the environment value and the file value, parsed.
-pub(super) fn resolve<T>(
-    from_env: Option<(&'static str, String)>,
-    from_file: Option<(String, &str)>,
-    parser: impl Fn(&str) -> Result<T, ValueError>,
-) -> Result<Option<T>, ConfigError> {
-    match (from_env, from_file) {
-        (Some((setting, value)), _) => parse(setting, &value, parser).map(Some),
-        (None, Some((setting, value))) => parse(&setting, value, parser).map(Some),
-        (None, None) => Ok(None),
-    }
 }
 
 /// The destination for `sources.table` (or none), reading the `OTEL_*` variables when

@@ -11,10 +11,10 @@
 //!   and the delay of a `google.rpc.RetryInfo` detail; a call that never reached the server
 //!   is [`OtlpError::Unreachable`] with the transport's error as its source.
 
-use super::http::{shorten, USER_AGENT};
 use super::otlp::{Compression, Headers, OtlpConfig, OtlpError};
+use super::receiver::{shorten, USER_AGENT};
+use super::signal::Signal;
 use super::tls::TlsMaterial;
-use super::transport::Signal;
 use std::time::Duration;
 use tonic::codec::CompressionEncoding;
 use tonic::codegen::http::uri::PathAndQuery;

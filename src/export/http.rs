@@ -12,6 +12,7 @@
 //!   delay and the receiver's message (shortened, header values redacted).
 
 use super::otlp::{Compression, Headers, OtlpConfig, OtlpError, Proxy};
+use super::receiver::{shorten, USER_AGENT};
 use super::retry::parse_retry_after;
 use super::tls::TlsMaterial;
 use reqwest::header::{
@@ -20,14 +21,8 @@ use reqwest::header::{
 use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
-/// The `User-Agent` of every request.
-pub(crate) const USER_AGENT: &str = concat!("codex-otel/", env!("CARGO_PKG_VERSION"));
-
 /// Response bodies are read up to this size; OTLP answers are tiny.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
-
-/// Longest receiver message kept in an error.
-const MAX_MESSAGE_CHARS: usize = 300;
 
 /// A built OTLP/HTTP destination.
 #[derive(Debug)]
@@ -210,14 +205,6 @@ fn json_message(json: &serde_json::Value) -> Option<String> {
     })
 }
 
-/// `text` cut at [`MAX_MESSAGE_CHARS`] characters.
-pub(crate) fn shorten(text: &str) -> String {
-    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,14 +266,5 @@ mod tests {
         );
         assert_eq!(error_message(&with_type("image/png"), b"\x89PNG"), None);
         assert_eq!(error_message(&HeaderMap::new(), b"text"), None);
-    }
-
-    #[test]
-    fn long_messages_are_shortened_on_a_character_boundary() {
-        let long = "é".repeat(MAX_MESSAGE_CHARS + 5);
-        let short = shorten(&long);
-        assert_eq!(short.chars().count(), MAX_MESSAGE_CHARS + 1);
-        assert!(short.ends_with('…'));
-        assert_eq!(shorten("ok"), "ok");
     }
 }

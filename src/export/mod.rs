@@ -23,7 +23,9 @@ mod grpc;
 mod http;
 pub mod metrics;
 pub mod otlp;
+mod receiver;
 pub mod retry;
+mod signal;
 mod sink;
 mod tls;
 mod transport;
@@ -31,10 +33,10 @@ mod transport;
 pub use braintrust::{BraintrustConfig, BraintrustProject};
 pub use convert::ResourceConfig;
 pub use file::{LocalStore, StoreConfig, StoreError};
-pub use metrics::{MetricsConfig, MetricsSink, Temporality};
+pub use metrics::MetricsSink;
 pub use otlp::{
-    ClientIdentity, Compression, Connection, Headers, OtlpConfig, OtlpError, Protocol, Proxy,
-    TlsConfig,
+    ClientIdentity, Compression, Connection, Headers, MetricsConfig, OtlpConfig, OtlpError,
+    Protocol, Proxy, Temporality, TlsConfig,
 };
 pub use sink::OtlpSink;
 

@@ -1,6 +1,6 @@
 //! A validated OTLP destination ([`OtlpConfig`]: endpoint, protocol, headers, compression,
-//! timeout, size limit, TLS and proxy) and every way sending to one can fail ([`OtlpError`]),
-//! each failure with its [`RetryAdvice`].
+//! timeout, size limit, TLS, proxy and where its metrics go, [`MetricsConfig`]) and every way
+//! sending to one can fail ([`OtlpError`]), each failure with its [`RetryAdvice`].
 //!
 //! Contract:
 //! - Nothing here reads the process environment: the `config` stage resolves every setting,
@@ -8,7 +8,6 @@
 //! - Header values, proxy credentials and key files are secrets: `Debug` output and errors
 //!   show header names, the proxy's host and file paths, never the values.
 
-use super::metrics::MetricsConfig;
 use super::retry;
 use super::RetryAdvice;
 use crate::span::SpanId;
@@ -193,6 +192,24 @@ pub struct Connection {
     pub tls: TlsConfig,
     /// Proxy for OTLP/HTTP.
     pub proxy: Proxy,
+}
+
+/// Aggregation temporality of exported metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Temporality {
+    /// Totals since the sink started (the OTLP default; Prometheus-style backends).
+    Cumulative,
+    /// Changes since the previous export (Datadog, Dynatrace and other delta backends).
+    Delta,
+}
+
+/// Where an OTLP destination's metrics go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// The full metrics URL (HTTP: `…/v1/metrics`; gRPC: the same endpoint as spans).
+    pub endpoint: String,
+    /// Aggregation temporality.
+    pub temporality: Temporality,
 }
 
 /// A validated OTLP destination.

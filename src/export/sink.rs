@@ -12,7 +12,8 @@
 
 use super::convert::{self, ResourceConfig};
 use super::otlp::{OtlpConfig, OtlpError};
-use super::transport::{Traces, Transport};
+use super::signal::Traces;
+use super::transport::Transport;
 use crate::span::SpanRecord;
 use opentelemetry_sdk::Resource;
 use std::ops::Range;

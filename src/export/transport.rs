@@ -12,61 +12,12 @@
 //!   exporters only log partial successes, one reason this crate drives the transport itself.)
 
 use super::grpc::GrpcTransport;
-use super::http::{shorten, HttpTransport, Reply};
+use super::http::{HttpTransport, Reply};
 use super::otlp::{Headers, OtlpConfig, OtlpError, Protocol};
+use super::receiver::shorten;
+use super::signal::Signal;
 use super::tls;
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
 use prost::Message as _;
-
-/// An OTLP signal: its request and response messages and its gRPC method.
-pub(crate) trait Signal {
-    /// The export request.
-    type Request: prost::Message + serde::Serialize + Send + Sync + 'static;
-    /// The export response.
-    type Response: prost::Message + Default + Send + Sync + 'static;
-    /// The gRPC method path of `Export`.
-    const GRPC_PATH: &'static str;
-    /// How many items the receiver rejected, and why, when it rejected any.
-    fn rejected(response: &Self::Response) -> Option<(i64, String)>;
-}
-
-/// Traces.
-#[derive(Debug)]
-pub(crate) struct Traces;
-
-impl Signal for Traces {
-    type Request = ExportTraceServiceRequest;
-    type Response = ExportTraceServiceResponse;
-    const GRPC_PATH: &'static str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-
-    fn rejected(response: &Self::Response) -> Option<(i64, String)> {
-        let partial = response.partial_success.as_ref()?;
-        (partial.rejected_spans > 0)
-            .then(|| (partial.rejected_spans, partial.error_message.clone()))
-    }
-}
-
-/// Metrics.
-#[derive(Debug)]
-pub(crate) struct Metrics;
-
-impl Signal for Metrics {
-    type Request = ExportMetricsServiceRequest;
-    type Response = ExportMetricsServiceResponse;
-    const GRPC_PATH: &'static str =
-        "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
-
-    fn rejected(response: &Self::Response) -> Option<(i64, String)> {
-        let partial = response.partial_success.as_ref()?;
-        (partial.rejected_data_points > 0)
-            .then(|| (partial.rejected_data_points, partial.error_message.clone()))
-    }
-}
 
 /// A built transport.
 #[derive(Debug)]
@@ -202,7 +153,10 @@ fn json_rejected(body: &[u8]) -> Option<(i64, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
+    use crate::export::signal::Traces;
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTracePartialSuccess, ExportTraceServiceResponse,
+    };
 
     fn reply(content_type: &str, body: &[u8]) -> Reply {
         Reply {

@@ -7,8 +7,8 @@
 //! the next one.
 
 use super::measure::{Instrument, Measurement};
-use super::Temporality;
 use crate::export::convert::SCOPE_NAME;
+use crate::export::otlp::Temporality;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{

@@ -1,6 +1,6 @@
 //! GenAI metrics, optional and off by default: finished spans → token usage, model-call
 //! durations, tool-call counts and durations ([`measure`] names the instruments) → OTLP
-//! metrics to the OTLP destinations that have them on ([`MetricsConfig`]).
+//! metrics to the OTLP destinations that have them on ([`MetricsConfig`](super::MetricsConfig)).
 //!
 //! Contract:
 //! - Only [`DestinationKind::Otlp`] destinations with metrics configured get a
@@ -17,7 +17,9 @@
 mod aggregate;
 pub mod measure;
 
-use super::transport::{Metrics, Transport};
+use super::otlp::Temporality;
+use super::signal::Metrics;
+use super::transport::Transport;
 use super::{convert, DestinationConfig, DestinationKind, ExportError};
 use crate::span::{SpanId, SpanRecord};
 use aggregate::Aggregates;
@@ -29,24 +31,6 @@ use std::time::SystemTime;
 
 /// How many recent span ids a sink remembers to skip replays.
 pub const RECENT_SPANS: usize = 65_536;
-
-/// Aggregation temporality of exported metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Temporality {
-    /// Totals since the sink started (the OTLP default; Prometheus-style backends).
-    Cumulative,
-    /// Changes since the previous export (Datadog, Dynatrace and other delta backends).
-    Delta,
-}
-
-/// Where an OTLP destination's metrics go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MetricsConfig {
-    /// The full metrics URL (HTTP: `…/v1/metrics`; gRPC: the same endpoint as spans).
-    pub endpoint: String,
-    /// Aggregation temporality.
-    pub temporality: Temporality,
-}
 
 /// One destination's metrics: aggregates recorded spans and exports them on flush.
 #[derive(Debug)]
