@@ -4,8 +4,8 @@
 //! the top session's trace too (the daemon reads where the parent went from its route record);
 //! a `TRACEPARENT` the parent passes down is the trace of every level.
 
-use crate::live::{assert_exact_usage, attr, calls_of, named, outline, session_of, Live};
 use crate::support::codex::CodexVersion;
+use crate::support::live::{assert_exact_usage, attr, calls_of, named, outline, session_of, Live};
 use anyhow::{ensure, Context, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -4,9 +4,9 @@
 //! sink when `run` returns (no `flush`), each event is journaled once, Codex's output and exit
 //! code pass through, `TRACEPARENT` is joined, and `--json` matches the mock's ground truth.
 
-use crate::live::{outline, Live};
 use crate::support::codex::{CodexRun, CodexVersion, Exec};
 use crate::support::fixtures::ModelCall;
+use crate::support::live::{outline, Live};
 use anyhow::{ensure, Context, Result};
 use codex_otel::journal::decode_line;
 use codex_otel::paths::StateDir;

@@ -4,10 +4,10 @@
 //! a load is a `gen_ai.skill.name` tool span, a read file or a run script adds
 //! `gen_ai.skill.resource.name`, and description and source leave only with content capture.
 
-use crate::live::{assert_exact_usage, calls_of, session_of, Live};
 use crate::support::codex::CodexVersion;
 use crate::support::edited::replay_edited;
 use crate::support::fixtures::replay_with;
+use crate::support::live::{assert_exact_usage, calls_of, session_of, Live};
 use anyhow::{Context, Result};
 use codex_otel::session::SessionConfig;
 use codex_otel::span::content::ContentPolicy;

@@ -3,8 +3,8 @@
 //! `config.json`, a record file that replays to the same span ids, and the seed's CI recipe
 //! word for word.
 
-use crate::live::{assert_exact_usage, calls_of, outline, session_of, Live};
 use crate::support::codex_version::CodexVersion::V0171;
+use crate::support::live::{assert_exact_usage, calls_of, outline, session_of, Live};
 use crate::support::model_requests::assert_every_model_request_journaled;
 use crate::support::receivers::{BT_API_KEY, BT_PROJECT};
 use crate::support::relay::{Relay, Target};

@@ -7,6 +7,7 @@ pub(crate) mod daemon; // the real daemon as a child process, fed recorded sessi
 pub(crate) mod edited; // recorded sessions with their rollout lines edited, fed to the machine
 pub(crate) mod fake_otlp; // in-process OTLP receiver (HTTP protobuf/JSON, gRPC) recording requests
 pub(crate) mod fixtures; // recorded Codex sessions under tests/fixtures
+pub(crate) mod live; // the live harness: Codex with the plugin, the sink, exact-usage checks
 pub(crate) mod model_requests; // every model request reached codex-otel as a Pre and a Post hook
 pub(crate) mod pki; // a throwaway CA with server and client certificates for TLS tests
 pub(crate) mod proxy; // a tiny HTTP CONNECT proxy on loopback recording its tunnels
