@@ -1,4 +1,4 @@
-//! GenAI metrics in the daemon: the [`MetricsSink`]s that [`Destinations`] keeps (one per
+//! GenAI metrics in the daemon: the [`MetricsSink`](crate::export::metrics::MetricsSink)s that [`Destinations`] keeps (one per
 //! spool key whose configuration has metrics on) are flushed every [`DEFAULT_METRICS_INTERVAL`]
 //! (override with [`METRICS_INTERVAL_ENV`]) and once more at shutdown.
 //!

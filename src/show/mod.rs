@@ -1,7 +1,7 @@
 //! `codex-otel show`: what a session did and what it cost, from the local store. Without
 //! `--list` it draws one session's trace as a tree ([`tree`]) followed by a totals line per
 //! model ([`totals`]); with `--list`, one line per stored session ([`list`]). Lines fit the
-//! terminal and are coloured only on one ([`format`]). With no session and no `--last`, the most
+//! terminal and are coloured only on one ([`mod@format`]). With no session and no `--last`, the most
 //! recent session is drawn.
 
 mod format;
