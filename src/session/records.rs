@@ -16,7 +16,7 @@ use crate::codex::rollout::{
     EventMsg, HostedToolCall, Item, Message, ResponseItem, RolloutLine, RolloutRecord, TokenUsage,
     ToolCall as RolloutToolCall,
 };
-use crate::codex::skills;
+use crate::codex::skills::{self, Skill};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 impl SessionState {
@@ -275,27 +275,29 @@ impl SessionState {
     /// A skills catalog teaches the thread its skills; a skill Codex injected (never text the
     /// user typed, however it looks) is also a load of it into the current turn, once.
     fn learn_skills(&mut self, thread: ThreadIx, message: &Message, ts: Option<SystemTime>) {
-        let injected_by_codex = !message.is_user_prompt();
+        let injected_by_codex = message.role == "user" && !message.is_user_prompt();
         for text in &message.texts {
-            let skills = &mut self.threads[thread.0].skills;
-            match (message.role.as_str(), skills::injected(text)) {
-                ("user", Some(skill)) if injected_by_codex => {
-                    skills.learn([skill.clone()]);
-                    let Some(body) = self.current_body(thread) else {
-                        continue;
-                    };
-                    if !body.skill_loads.iter().any(|l| l.skill.name == skill.name) {
-                        let instructions = text.clone();
-                        body.skill_loads.push(SkillLoad {
-                            skill,
-                            instructions,
-                            at: ts,
-                        });
-                    }
-                }
-                ("developer", _) => skills.learn(skills::catalog(text)),
-                _ => {}
+            if message.role == "developer" {
+                self.threads[thread.0].skills.learn(skills::catalog(text));
+            } else if let Some(skill) = skills::injected(text).filter(|_| injected_by_codex) {
+                self.load_skill(thread, skill, text, ts);
             }
+        }
+    }
+
+    /// A skill Codex injected: known to the thread from now on, and loaded into the current
+    /// turn (once per turn).
+    fn load_skill(&mut self, thread: ThreadIx, skill: Skill, text: &str, ts: Option<SystemTime>) {
+        self.threads[thread.0].skills.learn([skill.clone()]);
+        let Some(body) = self.current_body(thread) else {
+            return;
+        };
+        if !body.skill_loads.iter().any(|l| l.skill.name == skill.name) {
+            body.skill_loads.push(SkillLoad {
+                skill,
+                instructions: text.to_owned(),
+                at: ts,
+            });
         }
     }
 

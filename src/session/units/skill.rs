@@ -81,10 +81,9 @@ pub(crate) fn skill_use(catalog: &SkillCatalog, actions: &[CommandAction]) -> Op
             (skill, operation)
         }
         CommandAction::Other { cmd } => {
-            let (program, script) = program_and_script(cmd)?;
+            let (executable, script) = program_and_script(cmd)?;
             let (skill, resource) = catalog.holding(script)?;
-            let executable = program.rsplit('/').next().unwrap_or(program).to_owned();
-            let resource = resource.to_owned();
+            let (executable, resource) = (executable.to_owned(), resource.to_owned());
             (
                 skill,
                 SkillOperation::Run {
@@ -100,15 +99,15 @@ pub(crate) fn skill_use(catalog: &SkillCatalog, actions: &[CommandAction]) -> Op
     })
 }
 
-/// The program of a command and the file it runs: the program itself, or an interpreter's
-/// first argument.
+/// The file name of a command's program and the file it runs: the program itself, or an
+/// interpreter's first argument.
 fn program_and_script(cmd: &str) -> Option<(&str, &str)> {
     let mut words = cmd.split_whitespace();
     let program = words.next()?;
     let name = program.rsplit('/').next().unwrap_or(program);
     match INTERPRETERS.contains(&name) {
-        true => Some((program, words.next()?)),
-        false => Some((program, program)),
+        true => Some((name, words.next()?)),
+        false => Some((name, program)),
     }
 }
 
