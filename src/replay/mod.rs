@@ -160,8 +160,8 @@ pub fn replay(
 /// rollout files are read one bounded batch at a time. The session's threads that no hook
 /// names (the approval reviewer's) are found in the transcripts directory, or without one next
 /// to the files the hooks name, and read first, as the live daemon sees them before the
-/// session ends; then the files the hooks name. Missing or unreadable rollout files degrade the trace (fewer spans) but never fail
-/// the replay. Returns how many spans were emitted; the first error of `emit` stops it.
+/// session ends; then the files the hooks name. Missing or unreadable rollout files degrade
+/// the trace (fewer spans) but never fail the replay. Returns how many spans were emitted; the first error of `emit` stops it.
 pub fn replay_each<E: From<ReplayError>>(
     hooks: HookSource<'_>,
     transcripts: Option<&Path>,

@@ -25,7 +25,7 @@ impl SessionMachine {
     /// `config`'s lineage says ([`crate::session::Lineage::attachment`]).
     pub fn new(session_id: &str, config: SessionConfig) -> Self {
         let attachment = config.lineage.attachment(session_id);
-        let trace_id = config.trace_id(session_id);
+        let trace_id = attachment.trace_id(session_id);
         let content = &config.content;
         let budget = content.full_history.then_some(content.max_attribute_bytes);
         let state = SessionState::new(budget);
