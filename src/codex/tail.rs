@@ -90,7 +90,7 @@ impl RolloutTail {
 mod tests {
     use super::*;
     use crate::codex::rollout::RolloutRecord;
-    use std::io::Write;
+    use crate::tail::tests::append;
 
     const SHELL_ROLLOUT: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -123,15 +123,6 @@ mod tests {
             lines.push((offset, RolloutLine::parse(line).unwrap()));
         }
         lines
-    }
-
-    fn append(path: &Path, bytes: &[u8]) {
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .unwrap();
-        file.write_all(bytes).unwrap();
     }
 
     #[test]

@@ -408,4 +408,4 @@ fn open_regular(path: &Path) -> io::Result<File> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -23,7 +23,8 @@ fn texts(batch: &Batch) -> Vec<String> {
         .collect()
 }
 
-fn append(path: &Path, bytes: &[u8]) {
+/// Appends `bytes` to the file at `path` (created if missing), as a writer of a tailed file.
+pub(crate) fn append(path: &Path, bytes: &[u8]) {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
